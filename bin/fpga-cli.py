@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Reference fpga-cli: burn, erase and status over a simulated FPGA.
+
+A vendor tool that keeps the same contract can replace it (fpga_exec).
+"""
+
+import sys
+
+from nova_fpga.simulator import cli
+
+if __name__ == '__main__':
+    sys.exit(cli.main())

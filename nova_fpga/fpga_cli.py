@@ -1,0 +1,231 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Client of the fpga-cli contract.
+
+Nova-side code talks to the FPGA only through this module, and only
+through the three verbs of the contract (``../README.rst``, "The fpga-cli
+contract"), so that a vendor tool keeping the contract can replace the
+reference ``fpga-cli.py``:
+
+* ``status``        -> ``Used regions: N/M``, exit 0; exit 127 when the FPGA
+  is not accessible;
+* ``burn <image>``  -> one line, the region id (at most 256 characters),
+  exit 0; exit 64 on error;
+* ``erase <region>`` -> no output, exit 0; exit 33 for an unknown region.
+"""
+
+import collections
+import os
+import re
+import signal
+import subprocess
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_fpga import conf as fpga_conf
+from nova_fpga import exception
+from nova_fpga import specs
+
+LOG = logging.getLogger(__name__)
+
+EXIT_BURN_FAILED = 64
+EXIT_UNKNOWN_REGION = 33
+EXIT_NOT_ACCESSIBLE = 127
+# oslo.rootwrap's own exit codes: the filter did not match, or the
+# executable it names is not on exec_dirs.
+EXIT_ROOTWRAP_UNAUTHORIZED = 99
+EXIT_ROOTWRAP_NOT_FOUND = 96
+
+_ERRORS_BY_EXIT_CODE = {
+    EXIT_BURN_FAILED: exception.FpgaBurnFailed,
+    EXIT_UNKNOWN_REGION: exception.FpgaRegionUnknown,
+    EXIT_NOT_ACCESSIBLE: exception.FpgaNotAccessible,
+}
+
+MAX_REGION_ID_LENGTH = 256
+# A region id goes on a root command line and may become a device path
+# handed to a container: no shell metacharacters, no white space. The
+# rootwrap filter (etc/nova/rootwrap.d/fpga.filters) carries the same rule.
+REGION_ID_PATTERN = r'[A-Za-z0-9/_.:-]{1,256}'
+_REGION_ID_RE = re.compile(REGION_ID_PATTERN + r'\Z')
+_STATUS_RE = re.compile(r'Used regions: (\d+)/(\d+)\Z')
+
+
+class RegionStatus(collections.namedtuple('RegionStatus', 'used total')):
+    """Region counts of one FPGA host, as ``fpga-cli status`` reports."""
+
+    @property
+    def free(self):
+        return self.total - self.used
+
+
+def parse_status(output):
+    """Parse ``Used regions: N/M`` strictly.
+
+    Anything else, including more used regions than exist, is an
+    FpgaCliOutputInvalid naming the output.
+    """
+    text = output.strip()
+    match = _STATUS_RE.match(text)
+    if not match:
+        raise exception.FpgaCliOutputInvalid(
+            "fpga-cli status printed %r, expected 'Used regions: N/M'"
+            % _clip(output))
+    used, total = int(match.group(1)), int(match.group(2))
+    if used > total:
+        raise exception.FpgaCliOutputInvalid(
+            "fpga-cli status printed %r: more regions used than exist"
+            % text)
+    return RegionStatus(used, total)
+
+
+def validate_region_id(region_id):
+    """Return region_id if it has the form a region id may have."""
+    if not isinstance(region_id, str) or not region_id:
+        raise exception.InvalidRegionId(region_id, 'it is empty')
+    if len(region_id) > MAX_REGION_ID_LENGTH:
+        raise exception.InvalidRegionId(
+            _clip(region_id), 'it is longer than %d characters'
+            % MAX_REGION_ID_LENGTH)
+    if not _REGION_ID_RE.match(region_id):
+        raise exception.InvalidRegionId(
+            region_id, 'only letters, digits and / _ . : - are allowed')
+    return region_id
+
+
+def _clip(text, limit=300):
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+class FpgaCli(object):
+    """Runs the fpga-cli executable as root, with a timeout."""
+
+    def __init__(self, executable, root_helper=None, timeout=120,
+                 simulation=False):
+        if not executable:
+            raise exception.FpgaConfigError(
+                'fpga_access is True but fpga_exec is not set: name the '
+                'fpga-cli executable, for example fpga_exec = fpga-cli.py')
+        self.executable = executable
+        self.root_helper = root_helper or None
+        self.timeout = timeout
+        self.simulation = simulation
+
+    @classmethod
+    def from_conf(cls, conf=None):
+        conf = conf or fpga_conf.CONF
+        return cls(conf.fpga_exec,
+                   root_helper=conf.fpga.root_helper,
+                   timeout=conf.fpga.command_timeout,
+                   simulation=conf.fpga_simulation_mode)
+
+    def status(self):
+        stdout = self._run('status')
+        return parse_status(stdout)
+
+    def burn(self, image_id):
+        """Program a free region with the IP core image_id.
+
+        Returns the region id that erase takes.
+        """
+        image_id = specs.validate_ip_id(image_id)
+        if self.simulation:
+            region_id = 'simulated-%s' % image_id
+            LOG.info('fpga_simulation_mode: not burning IP core %(image)s, '
+                     'pretending region %(region)s',
+                     {'image': image_id, 'region': region_id})
+            return region_id
+        stdout = self._run('burn', image_id)
+        lines = stdout.splitlines()
+        if len(lines) != 1:
+            raise exception.FpgaCliOutputInvalid(
+                'fpga-cli burn %s printed %r, expected one line holding '
+                'the region id' % (image_id, _clip(stdout)))
+        try:
+            return validate_region_id(lines[0].strip())
+        except exception.InvalidRegionId as e:
+            raise exception.FpgaCliOutputInvalid(
+                'fpga-cli burn %s printed an unusable region id: %s'
+                % (image_id, e.message))
+
+    def erase(self, region_id):
+        region_id = validate_region_id(region_id)
+        if self.simulation:
+            LOG.info('fpga_simulation_mode: not erasing region %s',
+                     region_id)
+            return
+        stdout = self._run('erase', region_id)
+        if stdout.strip():
+            LOG.warning('fpga-cli erase %(region)s printed %(out)r, '
+                        'expected nothing; ignoring it',
+                        {'region': region_id, 'out': _clip(stdout)})
+
+    def _run(self, verb, *args):
+        """Run one verb; return stdout or raise a typed error."""
+        cmd = (self.executable, verb) + args
+        process = []
+        try:
+            stdout, _stderr = processutils.execute(
+                *cmd,
+                run_as_root=self.root_helper is not None,
+                root_helper=self.root_helper,
+                timeout=self.timeout,
+                # A process group of its own, so that a hung tool and
+                # whatever it started can be killed together.
+                preexec_fn=os.setsid,
+                on_execute=process.append,
+                loglevel=logging.DEBUG)
+        except subprocess.TimeoutExpired:
+            _kill_group(process[0])
+            raise exception.FpgaCliTimeout(
+                'fpga-cli %s did not finish within %d seconds and was '
+                'killed: %s' % (verb, self.timeout, ' '.join(cmd)))
+        except FileNotFoundError:
+            raise exception.FpgaCliNotFound(
+                'cannot run fpga-cli: fpga_exec %r was not found'
+                % self.executable)
+        except PermissionError:
+            raise exception.FpgaCliNotFound(
+                'cannot run fpga-cli: fpga_exec %r is not executable'
+                % self.executable)
+        except processutils.ProcessExecutionError as e:
+            raise self._error_from(e, verb, args)
+        return stdout
+
+    def _error_from(self, err, verb, args):
+        detail = (err.stderr or err.stdout or '').strip()
+        if self.root_helper and err.exit_code == EXIT_ROOTWRAP_NOT_FOUND:
+            return exception.FpgaCliNotFound(
+                'cannot run fpga-cli: rootwrap did not find fpga_exec %r on '
+                'its exec_dirs' % self.executable)
+        if self.root_helper and err.exit_code == EXIT_ROOTWRAP_UNAUTHORIZED:
+            return exception.FpgaConfigError(
+                'rootwrap refused "%s": is fpga.filters installed in the '
+                'rootwrap filters_path?' % ' '.join((self.executable, verb)
+                                                    + args))
+        command = ' '.join((verb,) + args)
+        error = _ERRORS_BY_EXIT_CODE.get(err.exit_code,
+                                         exception.FpgaCliError)
+        return error(
+            'fpga-cli %s failed with exit code %s: %s'
+            % (command, err.exit_code, _clip(detail) or '(no message)'),
+            exit_code=err.exit_code, stderr=detail)
+
+
+def _kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()

@@ -1,0 +1,269 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""fpga-cli.py: the fpga-cli contract over a simulated FPGA.
+
+Environment:
+
+``FPGA_CLI_REGIONS``    regions of the simulated FPGA (default 2)
+``FPGA_CLI_STATE_DIR``  state directory (default /var/lib/fpga-cli for
+                        root, else $XDG_STATE_HOME/fpga-cli or
+                        ~/.local/state/fpga-cli)
+``FPGA_CLI_DEV_DIR``    where region device nodes are made (default /dev)
+``FPGA_CLI_BOARD``      the board name packages must be built for
+                        (default "simulated")
+``FPGA_ERROR=1``        every command fails with its error code
+``OS_CLOUD``, ``OS_AUTH_URL``, ... (or ``OS_IMAGE_URL`` with
+``OS_AUTH_TOKEN``)      Glance credentials: burn then fetches and
+                        verifies the IP-core package
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import stat
+import sys
+import warnings
+
+from nova_fpga import exception
+from nova_fpga import glance_credentials
+from nova_fpga import ip_package
+from nova_fpga.simulator import state
+
+EXIT_OK = 0
+EXIT_UNKNOWN_REGION = 33
+EXIT_BURN_FAILED = 64
+EXIT_NOT_ACCESSIBLE = 127
+
+DEFAULT_REGIONS = 2
+DEFAULT_BOARD = 'simulated'
+# Region device nodes get the numbers of /dev/zero: harmless to open,
+# read and write, and present on every Linux host.
+DEVICE_TEMPLATE = '/dev/zero'
+
+
+class CommandError(Exception):
+    """Ends the command: message to stderr, exit_code returned."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _burn_error(image_id, reason):
+    return CommandError("Error: cannot programm `%s' - %s"
+                        % (image_id, reason), EXIT_BURN_FAILED)
+
+
+def _erase_error(region_id, reason='unknown region'):
+    return CommandError("Error: cannot erase FPGA device with id `%s' - %s"
+                        % (region_id, reason), EXIT_UNKNOWN_REGION)
+
+
+def _status_error(reason=None):
+    message = 'Error: FPGA device is not accesible'
+    return CommandError(message + (': %s' % reason if reason else ''),
+                        EXIT_NOT_ACCESSIBLE)
+
+
+class SimulatedFpga(object):
+    """One simulated FPGA, configured from the environment."""
+
+    def __init__(self, environ):
+        self.environ = environ
+        self.state_file = state.StateFile(_state_dir(environ))
+        self.dev_dir = environ.get('FPGA_CLI_DEV_DIR') or '/dev'
+        self.board = environ.get('FPGA_CLI_BOARD') or DEFAULT_BOARD
+        self.fail_everything = environ.get('FPGA_ERROR', '') not in ('',
+                                                                     '0')
+
+    def _total(self):
+        raw = self.environ.get('FPGA_CLI_REGIONS', str(DEFAULT_REGIONS))
+        try:
+            total = int(raw)
+        except ValueError:
+            total = -1
+        if total < 1:
+            raise state.StateError(
+                'FPGA_CLI_REGIONS=%r is not a positive whole number' % raw)
+        return total
+
+    def status(self, as_json=False):
+        if self.fail_everything:
+            raise _status_error()
+        try:
+            with self.state_file.locked():
+                table = self.state_file.load(self._total())
+        except state.StateError as e:
+            raise _status_error(str(e))
+        if not as_json:
+            return 'Used regions: %d/%d' % (table.used, table.total)
+        return json.dumps({
+            'used': table.used, 'total': table.total, 'board': self.board,
+            'regions': [_describe(region) for region in table.regions],
+        }, indent=2, sort_keys=True)
+
+    def burn(self, image_id):
+        if self.fail_everything:
+            raise _burn_error(image_id, 'no matching hardware found')
+        manifest = self._verify(image_id)
+        try:
+            with self.state_file.locked():
+                table = self.state_file.load(self._total())
+                region = table.free_region()
+                if region is None:
+                    raise _burn_error(image_id, 'no free region (%d/%d '
+                                      'used)' % (table.used, table.total))
+                region_id = os.path.join(
+                    self.dev_dir, 'fpga%d.%d' % (region['index'],
+                                                 table.next_burn))
+                device_node = self._make_device(region_id, image_id)
+                region.update(
+                    region_id=region_id, image_id=image_id,
+                    device_node=device_node,
+                    programmed_at=datetime.datetime.now(
+                        datetime.timezone.utc).isoformat(),
+                    **(manifest or {}))
+                table.next_burn += 1
+                try:
+                    self.state_file.save(table)
+                except state.StateError:
+                    if device_node:
+                        _remove_device(region_id)
+                    raise
+        except state.StateError as e:
+            raise _burn_error(image_id, str(e))
+        return region_id
+
+    def erase(self, region_id):
+        if self.fail_everything:
+            raise _erase_error(region_id)
+        try:
+            with self.state_file.locked():
+                table = self.state_file.load(self._total())
+                region = table.find(region_id)
+                if region is None:
+                    raise _erase_error(region_id)
+                if region.get('device_node'):
+                    _remove_device(region_id)
+                index = region['index']
+                region.clear()
+                region.update(index=index, region_id=None)
+                self.state_file.save(table)
+        except state.StateError as e:
+            raise _erase_error(region_id, str(e))
+
+    def _verify(self, image_id):
+        """Fetch and verify the IP core when Glance is configured.
+
+        Returns the manifest fields to record, or None in simulation
+        without Glance, where the id is taken as an opaque string.
+        """
+        environ = glance_credentials.glance_environment(self.environ)
+        if environ is None:
+            return None
+        # Imported only now: the Glance client takes a second to import.
+        from nova_fpga import glance
+        try:
+            source = glance.image_source_from_environment(environ)
+            image = source.get(image_id)
+            package = ip_package.verify_image(image, source.data(image_id))
+        except exception.FpgaError as e:
+            raise _burn_error(image_id, e.message)
+        manifest = package.manifest
+        if manifest.board and manifest.board != self.board:
+            raise _burn_error(
+                image_id, 'no matching hardware found (package %s is for '
+                'board %r, this FPGA is %r)'
+                % (manifest.name, manifest.board, self.board))
+        return {'name': manifest.name, 'version': manifest.version,
+                'sha256': manifest.sha256}
+
+    def _make_device(self, path, image_id):
+        """Create the region's device node when running as root."""
+        if os.geteuid() != 0:
+            return False
+        template = os.stat(DEVICE_TEMPLATE)
+        try:
+            os.makedirs(self.dev_dir, exist_ok=True)
+            os.mknod(path, 0o660 | stat.S_IFCHR, template.st_rdev)
+        except OSError as e:
+            raise _burn_error(image_id, 'cannot create device %s: %s'
+                              % (path, e.strerror))
+        return True
+
+
+def _remove_device(path):
+    try:
+        if stat.S_ISCHR(os.lstat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _describe(region):
+    described = dict(region)
+    described['programmed'] = bool(region['region_id'])
+    described['device'] = region['region_id']
+    described.pop('device_node', None)
+    return described
+
+
+def _state_dir(environ):
+    configured = environ.get('FPGA_CLI_STATE_DIR')
+    if configured:
+        return configured
+    if os.geteuid() == 0:
+        return '/var/lib/fpga-cli'
+    base = environ.get('XDG_STATE_HOME') or os.path.join(
+        os.path.expanduser('~'), '.local', 'state')
+    return os.path.join(base, 'fpga-cli')
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog='fpga-cli.py',
+        description='Program, erase and query FPGA regions (simulated).',
+        epilog=__doc__.split('\n\n', 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest='verb', required=True)
+    status = verbs.add_parser('status', help='print "Used regions: N/M"')
+    status.add_argument('--json', action='store_true',
+                        help='print every region as JSON')
+    burn = verbs.add_parser('burn', help='program a free region; print '
+                            'its id')
+    burn.add_argument('image_id', help='Glance id of the IP-core image')
+    erase = verbs.add_parser('erase', help='erase a region burn returned')
+    erase.add_argument('region_id', help='region id printed by burn')
+    return parser
+
+
+def main(argv=None, environ=None):
+    args = _parser().parse_args(argv)
+    # stderr carries the contract's one error line: the client libraries'
+    # warnings and log records must not mix into it.
+    warnings.simplefilter('ignore')
+    logging.getLogger().addHandler(logging.NullHandler())
+    fpga = SimulatedFpga(os.environ if environ is None else environ)
+    try:
+        if args.verb == 'status':
+            print(fpga.status(as_json=args.json))
+        elif args.verb == 'burn':
+            print(fpga.burn(args.image_id))
+        else:
+            fpga.erase(args.region_id)
+    except CommandError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
+    return EXIT_OK

@@ -1,0 +1,159 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The simulated FPGA's state: its regions, in a locked JSON file.
+
+Every fpga-cli process holds an exclusive lock on ``<state dir>/lock``
+while it reads, changes and writes ``<state dir>/state.json``, and the
+file is replaced atomically (write a temporary file, fsync, rename), so
+concurrent burns never hand out one region twice and a crash never
+leaves a half-written file.
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+
+STATE_FORMAT = 1
+STATE_FILE = 'state.json'
+LOCK_FILE = 'lock'
+
+
+class StateError(Exception):
+    """The state cannot be read or written; the message says why."""
+
+
+class RegionTable(object):
+    """The regions of one simulated FPGA."""
+
+    def __init__(self, regions, next_burn=1):
+        self.regions = regions
+        self.next_burn = next_burn
+
+    @classmethod
+    def empty(cls, total):
+        return cls([_free_region(index) for index in range(total)])
+
+    @property
+    def used(self):
+        return sum(1 for region in self.regions if region['region_id'])
+
+    @property
+    def total(self):
+        return len(self.regions)
+
+    def resize(self, total):
+        """Grow or shrink to total regions; programmed ones never go."""
+        for region in self.regions[total:]:
+            if region['region_id']:
+                raise StateError(
+                    'FPGA_CLI_REGIONS=%d, but region %d beyond that is '
+                    'programmed (%s): erase it first'
+                    % (total, region['index'], region['region_id']))
+        del self.regions[total:]
+        for index in range(len(self.regions), total):
+            self.regions.append(_free_region(index))
+
+    def free_region(self):
+        for region in self.regions:
+            if not region['region_id']:
+                return region
+        return None
+
+    def find(self, region_id):
+        for region in self.regions:
+            if region['region_id'] == region_id:
+                return region
+        return None
+
+    def to_dict(self):
+        return {'format': STATE_FORMAT, 'next_burn': self.next_burn,
+                'regions': self.regions}
+
+    @classmethod
+    def from_dict(cls, data):
+        if (not isinstance(data, dict)
+                or data.get('format') != STATE_FORMAT
+                or not isinstance(data.get('regions'), list)
+                or not isinstance(data.get('next_burn'), int)):
+            raise ValueError('not a format %d state' % STATE_FORMAT)
+        for index, region in enumerate(data['regions']):
+            if (not isinstance(region, dict)
+                    or region.get('index') != index
+                    or 'region_id' not in region):
+                raise ValueError('region %d is malformed' % index)
+        return cls(data['regions'], data['next_burn'])
+
+
+def _free_region(index):
+    return {'index': index, 'region_id': None}
+
+
+class StateFile(object):
+    """The state directory: a lock file and the state file."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.path = os.path.join(directory, STATE_FILE)
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the state lock; yields nothing."""
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            lock = open(os.path.join(self.directory, LOCK_FILE), 'a')
+        except OSError as e:
+            raise StateError('cannot use state directory %s: %s'
+                             % (self.directory, e.strerror))
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def load(self, total):
+        """The region table (call with the lock held)."""
+        try:
+            with open(self.path) as state:
+                text = state.read()
+        except FileNotFoundError:
+            return RegionTable.empty(total)
+        except OSError as e:
+            raise StateError('cannot read FPGA state file %s: %s'
+                             % (self.path, e.strerror))
+        try:
+            table = RegionTable.from_dict(json.loads(text))
+        except ValueError as e:
+            raise StateError('FPGA state file %s is corrupt (%s); move it '
+                             'away only after erasing every region by hand'
+                             % (self.path, e))
+        table.resize(total)
+        return table
+
+    def save(self, table):
+        """Replace the state file atomically (call with the lock held)."""
+        try:
+            fd, temporary = tempfile.mkstemp(prefix='.state-',
+                                             dir=self.directory)
+            try:
+                with os.fdopen(fd, 'w') as state:
+                    json.dump(table.to_dict(), state, indent=1,
+                              sort_keys=True)
+                    state.flush()
+                    os.fsync(state.fileno())
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as e:
+            raise StateError('cannot write FPGA state file %s: %s'
+                             % (self.path, e.strerror))
