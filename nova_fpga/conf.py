@@ -85,9 +85,13 @@ def register_opts(conf):
 
 def list_opts():
     """The options, for oslo-config-generator (entry point nova_fpga)."""
+    # Imported here rather than at the top: importing registers [docker],
+    # which only Docker compute nodes need.
+    from nova_fpga import conf_docker
     return [
         ('DEFAULT', default_opts),
         (fpga_group, fpga_opts),
+        (conf_docker.docker_group, conf_docker.docker_opts),
     ]
 
 

@@ -12,9 +12,10 @@
 # under the License.
 #
 # Proves patches/nova-34.0.0.patch in the current virtualenv (the nova34
-# tox environment): patches the installed nova 34.0.0, runs Nova's own
-# unit tests of the modules the patch touches (the modules given as
-# arguments, minus the baseline failures of unit-baseline-failures.txt),
+# tox environment): patches the installed nova 34.0.0 with nova-fpga-patch,
+# runs Nova's own unit tests of the modules the patch touches (the modules
+# given as arguments, minus the baseline failures listed in
+# unit-baseline-failures.txt),
 # then the functional and patch tests of tests/nova. Ends with the line
 # "N passed, N failed, N skipped".
 #
@@ -24,7 +25,6 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-PATCH=$REPO/patches/nova-34.0.0.patch
 BASELINE=$HERE/unit-baseline-failures.txt
 WORK=$1
 shift
@@ -36,13 +36,8 @@ failed=0
 skipped=0
 
 apply_patch() {
-    # The environment is reused between runs: patch it once.
-    if patch -d "$SITE" -p1 -R -s -f --dry-run < "$PATCH" > /dev/null; then
-        echo "nova in $SITE is already patched"
-        return 0
-    fi
-    patch -d "$SITE" -p1 -s -f --dry-run < "$PATCH" &&
-        patch -d "$SITE" -p1 -f < "$PATCH"
+    # All-or-nothing; a no-op when the (reused) environment is patched.
+    nova-fpga-patch apply --nova-dir "$SITE" --patches-dir "$REPO/patches"
 }
 
 # run_stestr NAME TEST_PATH TOP_DIR STESTR_RUN_ARGS...
@@ -78,7 +73,7 @@ run_stestr() {
 mkdir -p "$WORK"
 started=$SECONDS
 if ! apply_patch; then
-    echo "patches/nova-34.0.0.patch does not apply to $SITE/nova"
+    echo "nova-fpga-patch could not apply the patch to $SITE/nova"
     echo "0 passed, 1 failed"
     exit 1
 fi

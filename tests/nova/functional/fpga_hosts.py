@@ -1,0 +1,123 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A simulated FPGA of its own for every in-process compute host.
+
+Nova's functional tests run all compute services in one process with one
+``CONF``, but each host needs its own FPGA: its own ``bin/fpga-cli.py``
+state directory, region count and fault injection. The real tool runs for
+every call; what this fixture adds is the routing of each call to the
+environment of the host whose compute manager made it:
+
+* the compute manager entry points that reach fpga-cli (the resource
+  tracker's periodic task, a build, a delete) record their host in a
+  thread-local (green-thread local under eventlet) for the duration of
+  the call;
+* ``processutils.execute`` of the fpga-cli executable gets that host's
+  environment (``FPGA_CLI_STATE_DIR``, ``FPGA_CLI_DEV_DIR``,
+  ``FPGA_CLI_REGIONS``, ``FPGA_ERROR``); every other command runs as is.
+
+The services run as root here, and oslo.concurrency runs a command
+directly when the caller is root (it skips the root helper), so
+``[fpga] root_helper`` is left empty: the rootwrap filter itself is
+tested with oslo.rootwrap's matching code in the unit tests.
+"""
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+
+import fixtures
+from oslo_concurrency import processutils
+
+from nova.compute import manager as compute_manager
+
+FPGA_CLI = os.path.join(os.path.dirname(sys.executable), 'fpga-cli.py')
+
+_current = threading.local()
+
+
+def _on_host(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        previous = getattr(_current, 'host', None)
+        _current.host = self.host
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _current.host = previous
+    return wrapper
+
+
+class FpgaHostsFixture(fixtures.Fixture):
+    """Simulated FPGAs, one per compute host name.
+
+    :param base_dir: directory for the hosts' state and device nodes.
+    :param regions_by_host: host name -> number of regions (0: the host's
+        FPGA is not accessible, fpga-cli exits 127).
+    """
+
+    # Compute manager methods that run fpga-cli, through the resource
+    # tracker and the build/delete hooks; each runs in the green thread
+    # (or pool thread) that makes the calls.
+    ENTRY_POINTS = ('_update_available_resource_for_node',
+                    '_do_build_and_run_instance',
+                    '_delete_instance')
+
+    def __init__(self, base_dir, regions_by_host):
+        super().__init__()
+        self.base_dir = base_dir
+        self.regions_by_host = dict(regions_by_host)
+        self.failing_hosts = set()
+
+    def _setUp(self):
+        for name in self.ENTRY_POINTS:
+            original = getattr(compute_manager.ComputeManager, name)
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.compute.manager.ComputeManager.' + name,
+                _on_host(original)))
+        real_execute = processutils.execute
+
+        def execute(*cmd, **kwargs):
+            host = getattr(_current, 'host', None)
+            if cmd and cmd[0] == FPGA_CLI and host is not None:
+                kwargs['env_variables'] = self.environ(host)
+            return real_execute(*cmd, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_concurrency.processutils.execute', execute))
+
+    def environ(self, host):
+        """The environment fpga-cli.py runs in for host."""
+        # No OS_* variables: with Glance credentials the tool would fetch
+        # the IP core from Glance; these tests use it as a simulator.
+        environ = {key: value for key, value in os.environ.items()
+                   if not key.startswith('OS_') and key != 'FPGA_ERROR'}
+        host_dir = os.path.join(self.base_dir, host)
+        environ.update(
+            FPGA_CLI_STATE_DIR=os.path.join(host_dir, 'state'),
+            FPGA_CLI_DEV_DIR=os.path.join(host_dir, 'dev'),
+            FPGA_CLI_REGIONS=str(self.regions_by_host.get(host, 0)))
+        if host in self.failing_hosts:
+            environ['FPGA_ERROR'] = '1'
+        return environ
+
+    def fpga_cli(self, host, *args):
+        """Run fpga-cli.py for host as an operator would; return stdout."""
+        environ = self.environ(host)
+        environ.pop('FPGA_ERROR', None)
+        result = subprocess.run([FPGA_CLI] + list(args), env=environ,
+                                capture_output=True, text=True, timeout=60,
+                                check=True)
+        return result.stdout.strip()
