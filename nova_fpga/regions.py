@@ -63,8 +63,7 @@ def program_instance_region(instance, conf=None):
             raise exception.FpgaConfigError(
                 'instance asks for IP core %s but this host has no FPGA '
                 '(fpga_access is False)' % ip_id)
-        client = fpga_cli.FpgaCli.from_conf(conf)
-        region_id = client.burn(ip_id)
+        region_id = fpga_cli.FpgaCli.from_conf(conf).burn(ip_id)
     except exception.FpgaError as e:
         raise exception.FpgaBuildFailed(
             'Cannot program an FPGA region for instance %s: %s'
@@ -76,7 +75,7 @@ def program_instance_region(instance, conf=None):
         instance.fpga_device = region_id
         instance.save()
     except Exception as e:
-        _erase(client, instance, region_id)
+        _erase(instance, region_id, conf)
         raise exception.FpgaBuildFailed(
             'Cannot record FPGA region %s on instance %s: %s'
             % (region_id, instance.uuid, e))
@@ -93,20 +92,12 @@ def erase_instance_region(instance, conf=None):
     region_id = getattr(instance, 'fpga_device', None)
     if not region_id:
         return False
-    try:
-        client = fpga_cli.FpgaCli.from_conf(conf or fpga_conf.CONF)
-    except exception.FpgaError as e:
-        LOG.error('Cannot erase FPGA region %(region)s of instance '
-                  '%(instance)s: %(error)s',
-                  {'region': region_id, 'instance': instance.uuid,
-                   'error': e.message})
-        return False
-    return _erase(client, instance, region_id)
+    return _erase(instance, region_id, conf or fpga_conf.CONF)
 
 
-def _erase(client, instance, region_id):
+def _erase(instance, region_id, conf):
     try:
-        client.erase(region_id)
+        fpga_cli.FpgaCli.from_conf(conf).erase(region_id)
     except exception.FpgaError as e:
         LOG.error('Cannot erase FPGA region %(region)s of instance '
                   '%(instance)s: %(error)s',

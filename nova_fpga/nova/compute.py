@@ -70,8 +70,9 @@ def build_instance_hooks(context, instance):
 def release_region_of_failed_build(instance):
     """Erase the region of a build that failed, and forget it.
 
-    Region ids are reused by later burns, so a failed instance must not
-    keep one: deleting it later would erase another instance's region.
+    An fpga-cli may hand the same region id to a later burn, so a failed
+    instance must not keep one: deleting it later would erase another
+    instance's region.
     """
     # Only a host with FPGA access programs regions for its builds.
     if not fpga_conf.CONF.fpga_access:

@@ -14,14 +14,13 @@
 Glance."""
 
 import hashlib
-import io
 import json
-import zipfile
 
 import pytest
 
 from nova_fpga import ip_package
 from tests import fpga_sim
+from tests import zips
 
 BITSTREAM = b'\x5a' * 4096
 
@@ -33,14 +32,6 @@ def package(**manifest_changes):
         board='simulated')
     manifest = dict(manifest.to_dict(), **manifest_changes)
     return data, manifest
-
-
-def rezip(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w') as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -107,21 +98,22 @@ def test_image_that_is_not_fpga_is_refused(glance_server, fpga_with_glance):
 
 def test_package_without_manifest_is_refused(glance_server,
                                              fpga_with_glance):
-    image_id = upload(glance_server, rezip({'lzo.bit': BITSTREAM}))
+    image_id = upload(glance_server, zips.zip_of({'lzo.bit': BITSTREAM}))
     assert_refused(fpga_with_glance, image_id, 'has no manifest.json')
 
 
 def test_unparseable_manifest_is_refused(glance_server, fpga_with_glance):
-    image_id = upload(glance_server, rezip({'manifest.json': '{"name": ',
-                                            'lzo.bit': BITSTREAM}))
+    broken = zips.zip_of({'manifest.json': '{"name": ',
+                          'lzo.bit': BITSTREAM})
+    image_id = upload(glance_server, broken)
     assert_refused(fpga_with_glance, image_id, 'is not valid JSON')
 
 
 def test_bitstream_not_matching_its_sha256_is_refused(glance_server,
                                                       fpga_with_glance):
     _, manifest = package()
-    tampered = rezip({'manifest.json': json.dumps(manifest),
-                      'lzo.bit': BITSTREAM + b'backdoor'})
+    tampered = zips.zip_of({'manifest.json': json.dumps(manifest),
+                            'lzo.bit': BITSTREAM + b'backdoor'})
     image_id = upload(glance_server, tampered, manifest)
     assert_refused(fpga_with_glance, image_id,
                    'but its manifest says %s' % manifest['sha256'])
@@ -137,8 +129,8 @@ def test_manifest_property_differing_from_the_package_is_refused(
 def test_member_escaping_the_package_is_refused(glance_server,
                                                 fpga_with_glance):
     _, manifest = package()
-    evil = rezip({'manifest.json': json.dumps(manifest),
-                  'lzo.bit': BITSTREAM, '../../etc/cron.d/evil': 'x'})
+    evil = zips.zip_of({'manifest.json': json.dumps(manifest),
+                        'lzo.bit': BITSTREAM, '../../etc/cron.d/evil': 'x'})
     image_id = upload(glance_server, evil)
     assert_refused(fpga_with_glance, image_id, 'escapes the package')
 

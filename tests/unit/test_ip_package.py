@@ -11,15 +11,14 @@
 # under the License.
 
 import hashlib
-import io
 import json
 import types
-import zipfile
 
 import pytest
 
 from nova_fpga import exception
 from nova_fpga import ip_package
+from tests import zips
 
 BITSTREAM = b'\x00\x01bitstream' * 100
 
@@ -30,14 +29,6 @@ def package(**overrides):
         extra_files={'tools/lzo-test': b'#!/bin/sh\n'}, board='simulated',
         description='LZO compression')
     return data, manifest
-
-
-def raw_zip(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w') as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def manifest_dict(**changes):
@@ -104,7 +95,7 @@ def test_verify_image_without_manifest_property_uses_the_package():
 ])
 def test_bad_packages_are_refused_with_the_reason(members, message):
     with pytest.raises(exception.InvalidIpPackage) as e:
-        ip_package.IpPackage.from_bytes(raw_zip(members), where='image X')
+        ip_package.IpPackage.from_bytes(zips.zip_of(members), where='image X')
     assert message in e.value.message
     assert e.value.message.startswith('image X')
 
