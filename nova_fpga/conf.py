@@ -74,6 +74,43 @@ fpga_opts = [
              'filter file fpga.filters must be installed in the rootwrap '
              'filters_path. Set it empty to run fpga_exec directly, when '
              'the service already runs as root.'),
+    cfg.ListOpt(
+        'trusted_image_owners',
+        default=[],
+        help='Glance owners whose FPGA IP-core images may be burned: '
+             'Keystone project IDs, compared with the "owner" field of the '
+             'image hw:fpga_ip_id names. Besides these, an image owned by '
+             'the project of the request that builds the instance is '
+             'trusted when that request has the admin role (Nova\'s '
+             'context_is_admin policy): the admin projects. Nothing else '
+             'is, so by default only admins booting from the project that '
+             'owns the IP core can use it; list that project\'s ID here to '
+             'let every project use flavors naming its IP cores. "*" '
+             'trusts every owner and skips the Glance lookup (for '
+             'simulation only). Checked on the compute host before every '
+             'burn; an untrusted image fails the build with an error naming '
+             'the image and its owner.'),
+    cfg.BoolOpt(
+        'reap_orphaned_regions',
+        default=True,
+        help='Erase programmed FPGA regions that no instance of this '
+             'compute host holds (a failed erase, a crash between burn and '
+             'spawn, an instance deleted while the host was down), in the '
+             'resource tracker\'s periodic task. Needs a fpga_exec that '
+             'lists its regions ("status --json"); with one that does not, '
+             'orphans are only counted and logged. Turn it off when '
+             'something outside this nova-compute service programs regions '
+             'of the same FPGA (another compute service sharing it, an '
+             'operator testing by hand).'),
+    cfg.IntOpt(
+        'orphaned_region_grace_period',
+        default=120,
+        min=0,
+        help='Seconds a programmed region must have been seen without an '
+             'instance holding it before it is erased. Builds in progress '
+             'in this service are never reaped whatever this says; the '
+             'grace period covers what the service cannot see, such as a '
+             'region burned by hand a moment ago.'),
 ]
 
 

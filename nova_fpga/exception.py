@@ -47,6 +47,50 @@ class InvalidFpgaIpId(FpgaError):
         self.value = value
 
 
+class ImageIpIdNotAllowed(FpgaError):
+    """An image asks for an IP core, which images may not choose here."""
+
+    def __init__(self, image_id, value):
+        # Short: Nova keeps 255 characters of an instance fault.
+        self.reason = ('it asks for FPGA IP core %s (hw:fpga_ip_id); only '
+                       'flavors may ([fpga] allow_image_ip_id)' % value)
+        super().__init__('Image %s: %s' % (image_id, self.reason))
+        self.image_id = image_id
+        self.value = value
+
+
+class UnusableFpgaImage(FpgaError):
+    """The image hw:fpga_ip_id names cannot be burned (missing, not fpga)."""
+
+    def __init__(self, image_id, reason):
+        super().__init__("FPGA IP-core image %s cannot be burned: %s"
+                         % (image_id, reason))
+        self.image_id = image_id
+        self.reason = reason
+
+
+class UntrustedFpgaImage(UnusableFpgaImage):
+    """The IP-core image's owner is not a trusted image owner."""
+
+    def __init__(self, image_id, owner):
+        super().__init__(
+            image_id, 'owner %s is not a trusted FPGA image owner ([fpga] '
+            'trusted_image_owners)' % (owner or '(none)'))
+        self.owner = owner
+
+
+class RegionInUse(FpgaError):
+    """fpga-cli handed out a region another instance holds."""
+
+    def __init__(self, region_id, holder, instance_uuid):
+        super().__init__(
+            "fpga-cli handed region %s to instance %s, but instance %s "
+            "holds it: refusing it and leaving it programmed"
+            % (region_id, instance_uuid, holder))
+        self.region_id = region_id
+        self.holder = holder
+
+
 class InvalidRegionId(FpgaError):
     """A region id does not have the form fpga-cli may hand out."""
 

@@ -22,9 +22,21 @@ reference ``fpga-cli.py``:
 * ``burn <image>``  -> one line, the region id (at most 256 characters),
   exit 0; exit 64 on error;
 * ``erase <region>`` -> no output, exit 0; exit 33 for an unknown region.
+
+One optional extension, which the reference ``fpga-cli.py`` has and a
+vendor tool may lack: ``status --json`` lists the regions, so that
+regions no instance holds can be found and erased (:mod:`nova_fpga.reconcile`
+degrades to counting without it). Its output is a JSON object whose
+``regions`` member holds one object per region, of which Nova reads:
+
+* ``programmed``: true while the region is in use, from the burn that
+  handed it out to its erase;
+* ``region_id``: the id ``burn`` printed for it (what ``erase`` takes);
+* ``image_id`` (optional): the IP core it holds.
 """
 
 import collections
+import json
 import os
 import re
 import signal
@@ -90,6 +102,51 @@ def parse_status(output):
     return RegionStatus(used, total)
 
 
+class ProgrammedRegion(collections.namedtuple('ProgrammedRegion',
+                                              'region_id image_id')):
+    """A region in use, as ``fpga-cli status --json`` lists it."""
+
+
+def parse_status_json(output):
+    """Parse ``status --json`` strictly; return its ProgrammedRegions.
+
+    Anything that is not a JSON object with a ``regions`` list of region
+    objects, or a region in use without a usable region id, is an
+    FpgaCliOutputInvalid naming the output.
+    """
+    try:
+        document = json.loads(output)
+    except ValueError as e:
+        raise exception.FpgaCliOutputInvalid(
+            'fpga-cli status --json printed %r, which is not JSON: %s'
+            % (_clip(output), e))
+    regions = (document.get('regions') if isinstance(document, dict)
+               else None)
+    if not isinstance(regions, list):
+        raise exception.FpgaCliOutputInvalid(
+            'fpga-cli status --json printed %r, expected an object with a '
+            '"regions" list' % _clip(output))
+    programmed = []
+    for region in regions:
+        if (not isinstance(region, dict)
+                or not isinstance(region.get('programmed'), bool)):
+            raise exception.FpgaCliOutputInvalid(
+                'fpga-cli status --json listed the region %r, expected an '
+                'object with a boolean "programmed"' % (_clip(repr(region)),))
+        if not region['programmed']:
+            continue
+        try:
+            region_id = validate_region_id(region.get('region_id'))
+        except exception.InvalidRegionId as e:
+            raise exception.FpgaCliOutputInvalid(
+                'fpga-cli status --json listed a region in use with an '
+                'unusable region id: %s' % e.message)
+        image_id = region.get('image_id')
+        programmed.append(ProgrammedRegion(
+            region_id, image_id if isinstance(image_id, str) else None))
+    return programmed
+
+
 def validate_region_id(region_id):
     """Return region_id if it has the form a region id may have."""
     if not isinstance(region_id, str) or not region_id:
@@ -133,6 +190,14 @@ class FpgaCli(object):
     def status(self):
         stdout = self._run('status')
         return parse_status(stdout)
+
+    def programmed_regions(self):
+        """The regions in use, from ``status --json`` (an extension).
+
+        Raises FpgaCliError (or FpgaCliOutputInvalid) when the tool does
+        not have it, as for any failure.
+        """
+        return parse_status_json(self._run('status', '--json'))
 
     def burn(self, image_id):
         """Program a free region with the IP core image_id.
@@ -186,11 +251,6 @@ class FpgaCli(object):
                 preexec_fn=os.setsid,
                 on_execute=process.append,
                 loglevel=logging.DEBUG)
-        except subprocess.TimeoutExpired:
-            _kill_group(process[0])
-            raise exception.FpgaCliTimeout(
-                'fpga-cli %s did not finish within %d seconds and was '
-                'killed: %s' % (verb, self.timeout, ' '.join(cmd)))
         except FileNotFoundError:
             raise exception.FpgaCliNotFound(
                 'cannot run fpga-cli: fpga_exec %r was not found'
@@ -201,6 +261,18 @@ class FpgaCli(object):
                 % self.executable)
         except processutils.ProcessExecutionError as e:
             raise self._error_from(e, verb, args)
+        except BaseException as e:
+            # Timed out, or the caller is going away (its thread killed,
+            # the service stopping): the tool must not outlive the call,
+            # perhaps holding the FPGA.
+            if process and process[0].poll() is None:
+                _kill_group(process[0])
+            if _is_timeout(e):
+                raise exception.FpgaCliTimeout(
+                    'fpga-cli %s did not finish within %d seconds and was '
+                    'killed (%s)' % (' '.join((verb,) + args), self.timeout,
+                                     self.executable))
+            raise
         return stdout
 
     def _error_from(self, err, verb, args):
@@ -218,9 +290,17 @@ class FpgaCli(object):
         error = _ERRORS_BY_EXIT_CODE.get(err.exit_code,
                                          exception.FpgaCliError)
         return error(
-            'fpga-cli %s failed with exit code %s: %s'
+            'fpga-cli %s failed (exit code %s): %s'
             % (command, err.exit_code, _clip(detail) or '(no message)'),
             exit_code=err.exit_code, stderr=detail)
+
+
+def _is_timeout(error):
+    # Under eventlet, subprocess runs from a green copy of the standard
+    # module, whose TimeoutExpired is another class than the one this
+    # module imported.
+    return (isinstance(error, subprocess.TimeoutExpired)
+            or type(error).__name__ == 'TimeoutExpired')
 
 
 def _kill_group(process):

@@ -14,7 +14,16 @@
 
 The fpga_hooks plug-ins call these two functions and nothing else, so the
 rules live here, tested once for every Nova release.
+
+Between a burn and the instance's save, a region is programmed but no
+instance records it yet. :data:`BUILDS` keeps those builds in view, so
+that the reaping of orphaned regions (:mod:`nova_fpga.reconcile`) never
+takes such a region for an orphan.
 """
+
+import collections
+import contextlib
+import threading
 
 from oslo_log import log as logging
 
@@ -28,6 +37,73 @@ LOG = logging.getLogger(__name__)
 # Nova copies every image property into the instance's system metadata
 # under this prefix, so the image's properties are known without Glance.
 IMAGE_PROPERTY_PREFIX = 'image_'
+
+
+class BuildsInProgress(object):
+    """The region programming builds running in this process, per host.
+
+    A build is in progress from before its burn until its region is
+    recorded on the instance (or erased again). The reaper takes a
+    snapshot before it looks at the FPGA and reaps only if no build was in
+    progress and none started or ended since (:meth:`reaping`), holding
+    the lock while it erases so that no burn starts meanwhile: a vendor
+    tool may hand out an erased region's id again.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        # (host, instance uuid) -> the region its burn returned, or None.
+        self._builds = {}
+        # host -> number of build starts and ends, ever.
+        self._changes = collections.Counter()
+
+    @contextlib.contextmanager
+    def build(self, host, instance_uuid):
+        with self._lock:
+            self._builds[(host, instance_uuid)] = None
+            self._changes[host] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._builds.pop((host, instance_uuid), None)
+                self._changes[host] += 1
+
+    def record(self, host, instance_uuid, region_id):
+        """Note the region a build got.
+
+        Returns the uuid of another instance whose build on the host got
+        the same region id, or None.
+        """
+        with self._lock:
+            for (other_host, other_uuid), other_region in \
+                    self._builds.items():
+                if (other_host == host and other_uuid != instance_uuid
+                        and other_region == region_id):
+                    return other_uuid
+            self._builds[(host, instance_uuid)] = region_id
+        return None
+
+    def snapshot(self, host):
+        """An opaque marker of the host's builds, for :meth:`reaping`."""
+        with self._lock:
+            busy = any(build_host == host for build_host, _ in self._builds)
+            return self._changes[host], busy
+
+    @contextlib.contextmanager
+    def reaping(self, host, snapshot):
+        """Yield whether orphans seen since snapshot may be reaped now.
+
+        True only when no build was in progress at the snapshot, and none
+        started or ended since; the lock is held while the body runs.
+        """
+        changes, busy = snapshot
+        with self._lock:
+            yield not busy and self._changes[host] == changes
+
+
+#: The builds of this process (one per nova-compute service).
+BUILDS = BuildsInProgress()
 
 
 def image_properties(instance):
@@ -63,22 +139,41 @@ def program_instance_region(instance, conf=None):
             raise exception.FpgaConfigError(
                 'instance asks for IP core %s but this host has no FPGA '
                 '(fpga_access is False)' % ip_id)
-        region_id = fpga_cli.FpgaCli.from_conf(conf).burn(ip_id)
+        client = fpga_cli.FpgaCli.from_conf(conf)
     except exception.FpgaError as e:
         raise exception.FpgaBuildFailed(
-            'Cannot program an FPGA region for instance %s: %s'
-            % (instance.uuid, e.message))
-    LOG.info('Programmed FPGA region %(region)s with IP core %(ip)s for '
-             'instance %(instance)s',
-             {'region': region_id, 'ip': ip_id, 'instance': instance.uuid})
-    try:
-        instance.fpga_device = region_id
-        instance.save()
-    except Exception as e:
-        _erase(instance, region_id, conf)
-        raise exception.FpgaBuildFailed(
-            'Cannot record FPGA region %s on instance %s: %s'
-            % (region_id, instance.uuid, e))
+            'Cannot program an FPGA region: %s' % e.message)
+    host = getattr(instance, 'host', None)
+    with BUILDS.build(host, instance.uuid):
+        try:
+            region_id = client.burn(ip_id)
+        except exception.FpgaError as e:
+            # Short: an instance fault keeps 255 characters.
+            raise exception.FpgaBuildFailed(
+                'Cannot program an FPGA region: %s' % e.message)
+        except Exception as e:
+            # The hook facility ignores any other error: the instance
+            # would start without its region.
+            LOG.exception('fpga-cli burn %s failed unexpectedly', ip_id)
+            raise exception.FpgaBuildFailed(
+                'Cannot program an FPGA region: %s' % e)
+        holder = BUILDS.record(host, instance.uuid, region_id)
+        if holder is not None:
+            # Not erased: that would take it from the build holding it.
+            raise exception.FpgaBuildFailed(exception.RegionInUse(
+                region_id, holder, instance.uuid).message)
+        LOG.info('Programmed FPGA region %(region)s with IP core %(ip)s '
+                 'for instance %(instance)s',
+                 {'region': region_id, 'ip': ip_id,
+                  'instance': instance.uuid})
+        try:
+            instance.fpga_device = region_id
+            instance.save()
+        except Exception as e:
+            _erase(instance, region_id, conf)
+            raise exception.FpgaBuildFailed(
+                'Cannot record FPGA region %s on instance %s: %s'
+                % (region_id, instance.uuid, e))
     return region_id
 
 

@@ -62,3 +62,17 @@ def get_ip_id(extra_specs, image_properties=None, allow_image_ip_id=False):
         return None
     return validate_ip_id(image_value, source='image property %s'
                           % IP_ID_KEY)
+
+
+def refused_image_ip_id(extra_specs, image_properties=None,
+                        allow_image_ip_id=False):
+    """The image's hw:fpga_ip_id when it would choose the IP core unallowed.
+
+    get_ip_id() ignores such a value; a build refuses it instead, so that
+    a user whose image asks for an IP core learns it gets none. A flavor
+    that names an IP core decides alone, and the image's value is moot.
+    Returns None when nothing is refused.
+    """
+    if allow_image_ip_id or (extra_specs or {}).get(IP_ID_KEY) is not None:
+        return None
+    return (image_properties or {}).get(IP_ID_KEY)

@@ -28,13 +28,21 @@ contract, is logged and reported as zero free regions: the periodic task
 never fails because of the FPGA. The region total is kept then (and
 reserved whole in Placement), because Placement refuses to shrink an
 inventory below the regions instances hold.
+
+Before the counts are read, ``update_compute_node`` reaps the regions no
+live instance of the host holds (:mod:`nova_fpga.reconcile`), so that
+every periodic update also repairs what a failed erase or a crash left.
 """
 
 from oslo_log import log as logging
 
+from nova import context as nova_context
+from nova import objects
+
 from nova_fpga import conf as fpga_conf
 from nova_fpga import exception
 from nova_fpga import fpga_cli
+from nova_fpga import reconcile
 
 LOG = logging.getLogger(__name__)
 
@@ -63,6 +71,11 @@ def update_compute_node(compute_node, conf=None):
             compute_node.fpga_regions_used = 0
         _unavailable_nodes.discard(compute_node.uuid)
         return
+    unusable = _reap_orphaned_regions(compute_node, conf)
+    if unusable:
+        # Asking again would only wait as long again.
+        _report_unavailable(compute_node, unusable)
+        return
     try:
         status = fpga_cli.FpgaCli.from_conf(conf).status()
     except exception.FpgaError as e:
@@ -81,6 +94,61 @@ def update_compute_node(compute_node, conf=None):
         _unavailable_nodes.discard(compute_node.uuid)
     compute_node.fpga_regions = status.total
     compute_node.fpga_regions_used = status.used
+
+
+def refresh_region_counts(context, instance, conf=None):
+    """Store the instance host's region counts now, after a burn or erase.
+
+    ``FpgaFilter`` reads the counts from the compute node: without this, a
+    region a delete freed would count as used until the next resource
+    update, and a boot right after the delete would find no valid host.
+    Placement, not these counts, keeps two builds off one region, so a
+    failure here is only logged.
+    """
+    conf = conf or fpga_conf.CONF
+    if not conf.fpga_access or not instance.host or not instance.node:
+        return
+    try:
+        status = fpga_cli.FpgaCli.from_conf(conf).status()
+        compute_node = objects.ComputeNode.get_by_host_and_nodename(
+            context.elevated(), instance.host, instance.node)
+        if compute_node.uuid in _unavailable_nodes:
+            # Reserved whole until the periodic update sees it again.
+            return
+        compute_node.fpga_regions = status.total
+        compute_node.fpga_regions_used = status.used
+        compute_node.save()
+    except Exception:
+        LOG.warning('Could not refresh the FPGA region counts of host %s; '
+                    'the next resource update does', instance.host,
+                    exc_info=True)
+
+
+def held_regions(host):
+    """{region id: instance uuid} of the host's live instances."""
+    instances = objects.InstanceList.get_by_host(
+        nova_context.get_admin_context(), host, expected_attrs=[])
+    return {instance.fpga_device: instance.uuid for instance in instances
+            if instance.fpga_device}
+
+
+def _reap_orphaned_regions(compute_node, conf):
+    """Reap the host's orphaned regions; the FPGA's failure, or None."""
+    if not conf.fpga.reap_orphaned_regions or conf.fpga_simulation_mode:
+        return None
+    if not compute_node.obj_attr_is_set('host') or not compute_node.host:
+        return None
+    host = compute_node.host
+    try:
+        result = reconcile.REAPER.reap(host, lambda: held_regions(host),
+                                       conf)
+    except Exception:
+        # The database (through the conductor) may fail; the counts are
+        # still worth reporting.
+        LOG.exception('Looking for orphaned FPGA regions of host %s failed',
+                      host)
+        return None
+    return result.unusable
 
 
 def _report_unavailable(compute_node, reason):

@@ -21,7 +21,15 @@ Environment:
 ``FPGA_CLI_DEV_DIR``    where region device nodes are made (default /dev)
 ``FPGA_CLI_BOARD``      the board name packages must be built for
                         (default "simulated")
-``FPGA_ERROR=1``        every command fails with its error code
+``FPGA_CLI_REUSE=0``    always reprogram: never hand out a free region
+                        that already holds the requested IP core
+``FPGA_ERROR=1``        every command fails with its error code; a
+                        comma-separated list of verbs (``erase``) makes
+                        only those fail
+``FPGA_CLI_HANG``       comma-separated verbs that hang until killed:
+                        ``burn`` before it does anything, ``burn:after``
+                        once the region is programmed, before its id is
+                        printed (fault injection)
 ``OS_CLOUD``, ``OS_AUTH_URL``, ... (or ``OS_IMAGE_URL`` with
 ``OS_AUTH_TOKEN``)      Glance credentials: burn then fetches and
                         verifies the IP-core package
@@ -34,6 +42,7 @@ import logging
 import os
 import stat
 import sys
+import time
 import warnings
 
 from nova_fpga import exception
@@ -46,11 +55,15 @@ EXIT_UNKNOWN_REGION = 33
 EXIT_BURN_FAILED = 64
 EXIT_NOT_ACCESSIBLE = 127
 
+VERBS = ('status', 'burn', 'erase')
 DEFAULT_REGIONS = 2
 DEFAULT_BOARD = 'simulated'
 # Region device nodes get the numbers of /dev/zero: harmless to open,
 # read and write, and present on every Linux host.
 DEVICE_TEMPLATE = '/dev/zero'
+# What a free region keeps of the IP core it held, so that a later burn
+# of the same IP core can hand it out without reprogramming it.
+LOADED_FIELDS = ('image_id', 'name', 'version', 'sha256', 'programmed_at')
 
 
 class CommandError(Exception):
@@ -85,8 +98,20 @@ class SimulatedFpga(object):
         self.state_file = state.StateFile(_state_dir(environ))
         self.dev_dir = environ.get('FPGA_CLI_DEV_DIR') or '/dev'
         self.board = environ.get('FPGA_CLI_BOARD') or DEFAULT_BOARD
-        self.fail_everything = environ.get('FPGA_ERROR', '') not in ('',
-                                                                     '0')
+        self.reuse = environ.get('FPGA_CLI_REUSE', '1') != '0'
+        failing = {verb.strip() for verb in
+                   environ.get('FPGA_ERROR', '').split(',')} - {'', '0'}
+        # Any other value than a list of verbs ("1") fails every verb.
+        self.failing_verbs = (failing if failing <= set(VERBS)
+                              else set(VERBS))
+        self.hanging = {point.strip() for point in
+                        environ.get('FPGA_CLI_HANG', '').split(',')} - {''}
+
+    def _hang_at(self, point):
+        """Fault injection: never return (until killed) at point."""
+        if point in self.hanging:
+            while True:
+                time.sleep(3600)
 
     def _total(self):
         raw = self.environ.get('FPGA_CLI_REGIONS', str(DEFAULT_REGIONS))
@@ -100,7 +125,8 @@ class SimulatedFpga(object):
         return total
 
     def status(self, as_json=False):
-        if self.fail_everything:
+        self._hang_at('status')
+        if 'status' in self.failing_verbs:
             raise _status_error()
         try:
             with self.state_file.locked():
@@ -115,26 +141,34 @@ class SimulatedFpga(object):
         }, indent=2, sort_keys=True)
 
     def burn(self, image_id):
-        if self.fail_everything:
+        self._hang_at('burn')
+        if 'burn' in self.failing_verbs:
             raise _burn_error(image_id, 'no matching hardware found')
         manifest = self._verify(image_id)
         try:
             with self.state_file.locked():
                 table = self.state_file.load(self._total())
-                region = table.free_region()
+                region, reused = self._choose_region(table, image_id,
+                                                     manifest)
                 if region is None:
                     raise _burn_error(image_id, 'no free region (%d/%d '
                                       'used)' % (table.used, table.total))
+                # A new id for every burn, also of a reused region: the id
+                # of an earlier burn never reaches this one.
                 region_id = os.path.join(
                     self.dev_dir, 'fpga%d.%d' % (region['index'],
                                                  table.next_burn))
                 device_node = self._make_device(region_id, image_id)
-                region.update(
-                    region_id=region_id, image_id=image_id,
-                    device_node=device_node,
-                    programmed_at=datetime.datetime.now(
-                        datetime.timezone.utc).isoformat(),
-                    **(manifest or {}))
+                if not reused:
+                    for field in LOADED_FIELDS:
+                        region.pop(field, None)
+                    region.update(
+                        image_id=image_id,
+                        programmed_at=datetime.datetime.now(
+                            datetime.timezone.utc).isoformat(),
+                        **(manifest or {}))
+                region.update(region_id=region_id, device_node=device_node,
+                              reused=reused)
                 table.next_burn += 1
                 try:
                     self.state_file.save(table)
@@ -144,10 +178,32 @@ class SimulatedFpga(object):
                     raise
         except state.StateError as e:
             raise _burn_error(image_id, str(e))
+        self._hang_at('burn:after')
         return region_id
 
+    def _choose_region(self, table, image_id, manifest):
+        """A free region for image_id, and whether it already holds it.
+
+        Only free regions are ever chosen. One that holds the same IP
+        core (the same image, and for verified packages the same
+        bitstream) is reused; otherwise an empty one is preferred, so
+        that loaded IP cores stay for later reuse.
+        """
+        free = [region for region in table.regions
+                if not region['region_id']]
+        if self.reuse:
+            for region in free:
+                if region.get('image_id') == image_id and (
+                        manifest is None
+                        or region.get('sha256') == manifest['sha256']):
+                    return region, True
+        for region in free:
+            if not region.get('image_id'):
+                return region, False
+        return (free[0], False) if free else (None, False)
+
     def erase(self, region_id):
-        if self.fail_everything:
+        if 'erase' in self.failing_verbs:
             raise _erase_error(region_id)
         try:
             with self.state_file.locked():
@@ -157,9 +213,13 @@ class SimulatedFpga(object):
                     raise _erase_error(region_id)
                 if region.get('device_node'):
                     _remove_device(region_id)
+                # The region is free; the IP core stays loaded (its state
+                # reset) for a later burn of it, unless reuse is off.
+                kept = {field: region[field] for field in LOADED_FIELDS
+                        if field in region and self.reuse}
                 index = region['index']
                 region.clear()
-                region.update(index=index, region_id=None)
+                region.update(index=index, region_id=None, **kept)
                 self.state_file.save(table)
         except state.StateError as e:
             raise _erase_error(region_id, str(e))

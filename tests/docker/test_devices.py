@@ -80,12 +80,12 @@ def test_container_opens_its_own_region_and_never_sees_another(
     assert labels[docker_driver.LABEL_FPGA_DEVICE] == own
 
 
-def test_region_of_another_container_is_not_passed_even_when_allowed(
+def test_region_of_another_container_is_refused_even_when_allowed(
         driver, docker_client, context, busybox_image, make_instance,
         fpga_region, nova_conf, tmp_path):
     # Patterns that miss the regions, and an allowlist that allows them:
     # the label of the first container still keeps its region out of the
-    # second.
+    # second, whose build fails naming it.
     nova_conf.config(group='docker',
                      fpga_device_patterns=['/nonexistent/fpga*'],
                      allowed_devices=[str(tmp_path / 'dev' / '*')])
@@ -96,10 +96,14 @@ def test_region_of_another_container_is_not_passed_even_when_allowed(
     second, image_meta = make_instance(busybox_image,
                                        {'docker_devices': region})
 
-    spawn(driver, context, second, image_meta)
+    with pytest.raises(nova_exception.ImageUnacceptable) as raised:
+        spawn(driver, context, second, image_meta)
 
-    assert passed_devices(docker_client, second) == []
-    assert run_in(docker_client, second, 'test -e %s' % region)[0] == 1
+    assert '%s is the FPGA region of another instance' % region in str(
+        raised.value)
+    assert [docker_driver.container_name(first.uuid)] == [
+        summary['Names'][0].lstrip('/')
+        for summary in docker_client.api.containers(all=True)]
 
 
 def test_another_name_for_a_region_device_fails_the_build(

@@ -40,6 +40,7 @@ def allowed(*userargs):
 
 @pytest.mark.parametrize('userargs', [
     ['fpga-cli.py', 'status'],
+    ['fpga-cli.py', 'status', '--json'],
     ['fpga-cli.py', 'burn', IMAGE],
     ['fpga-cli.py', 'erase', '/dev/fpga0.12'],
     ['fpga-cli.py', 'erase', 'a0399bc1-cb67-4548-b0b8-aa95a91402d3'],
@@ -51,7 +52,9 @@ def test_the_three_verbs_run_as_root(userargs):
 
 @pytest.mark.parametrize('userargs', [
     ['fpga-cli.py'],
-    ['fpga-cli.py', 'status', '--json'],
+    ['fpga-cli.py', 'status', '--json', '--json'],
+    ['fpga-cli.py', 'status', '--jsonx'],
+    ['fpga-cli.py', 'status', '--json\n'],
     ['fpga-cli.py', 'status\n'],
     ['fpga-cli.py', 'burn'],
     ['fpga-cli.py', 'burn', 'bad-image-id'],

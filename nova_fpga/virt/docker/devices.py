@@ -33,8 +33,10 @@ device is a region's when
 
 ``docker_devices`` entries of kind 1 are how images of the 2016 design
 asked for "the FPGA" (``/dev/fpga0,/dev/fpga1,...``): they are served by
-the instance's own region and otherwise dropped. An allowed entry of kind
-2 only (another name for a region's device node) fails the build.
+the instance's own region and otherwise dropped, except an entry naming
+the very region of another container, which fails the build. An allowed
+entry of kind 2 only (another name for a region's device node) fails the
+build too.
 
 Entries are refused when they are not plain absolute paths: docker's
 ``host:container[:permissions]`` mapping syntax, ``..`` components and
@@ -189,6 +191,11 @@ class DevicePolicy(object):
             check_plain_path(entry)
             if entry == own_path:
                 continue
+            if entry in other_regions:
+                # Not a 2016-style "the FPGA" (/dev/fpga0): the very region
+                # another instance holds.
+                raise DeviceNotAllowed(
+                    entry, 'is the FPGA region of another instance')
             if self.is_region_path(entry, other_regions):
                 LOG.info('Not passing %(entry)s: it names an FPGA region '
                          'device, and a container gets only its own '
@@ -212,6 +219,10 @@ class DevicePolicy(object):
                               else 'a regular or special file'))
             if resolved == own_path:
                 continue
+            if resolved in other_regions:
+                raise DeviceNotAllowed(
+                    entry, 'is a link to %s, the FPGA region of another '
+                           'instance' % resolved)
             if self.is_region_path(resolved, other_regions):
                 LOG.info('Not passing %(entry)s: it is a link to the FPGA '
                          'region device %(resolved)s',

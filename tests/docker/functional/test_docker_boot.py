@@ -35,7 +35,7 @@ from tests.nova.functional import test_fpga_boot
 BUSYBOX_REFERENCE = 'nova-fpga-test/busybox:latest'
 
 
-class DockerFpgaBootTest(test_fpga_boot.FpgaTestBase):
+class DockerFpgaTestBase(test_fpga_boot.FpgaTestBase):
     """host1: a Docker compute with a two-region FPGA."""
 
     compute_driver = 'docker.DockerDriver'
@@ -100,6 +100,9 @@ class DockerFpgaBootTest(test_fpga_boot.FpgaTestBase):
                                                 ['sh', '-c', command])
         output = self.docker.api.exec_start(execution).decode()
         return self.docker.api.exec_inspect(execution)['ExitCode'], output
+
+
+class DockerFpgaBootTest(DockerFpgaTestBase):
 
     def test_fpga_flavor_boots_a_container_with_its_region_device(self):
         server = self._create_server(

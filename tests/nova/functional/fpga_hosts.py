@@ -80,6 +80,10 @@ class FpgaHostsFixture(fixtures.Fixture):
         self.base_dir = base_dir
         self.regions_by_host = dict(regions_by_host)
         self.failing_hosts = set()
+        # Host name -> more variables of fpga-cli.py for the calls Nova
+        # makes: fault injection (FPGA_ERROR=erase,
+        # FPGA_CLI_HANG=burn:after...), Glance credentials.
+        self.extra_environ = {}
 
     def _setUp(self):
         for name in self.ENTRY_POINTS:
@@ -98,8 +102,12 @@ class FpgaHostsFixture(fixtures.Fixture):
         self.useFixture(fixtures.MonkeyPatch(
             'oslo_concurrency.processutils.execute', execute))
 
-    def environ(self, host):
-        """The environment fpga-cli.py runs in for host."""
+    def environ(self, host, faults=True):
+        """The environment fpga-cli.py runs in for host.
+
+        :param faults: whether the host's fault injection applies (not
+            when an operator looks).
+        """
         # No OS_* variables: with Glance credentials the tool would fetch
         # the IP core from Glance; these tests use it as a simulator.
         environ = {key: value for key, value in os.environ.items()
@@ -109,14 +117,16 @@ class FpgaHostsFixture(fixtures.Fixture):
             FPGA_CLI_STATE_DIR=os.path.join(host_dir, 'state'),
             FPGA_CLI_DEV_DIR=os.path.join(host_dir, 'dev'),
             FPGA_CLI_REGIONS=str(self.regions_by_host.get(host, 0)))
-        if host in self.failing_hosts:
+        if faults and host in self.failing_hosts:
             environ['FPGA_ERROR'] = '1'
+        for key, value in self.extra_environ.get(host, {}).items():
+            if faults or key not in ('FPGA_ERROR', 'FPGA_CLI_HANG'):
+                environ[key] = value
         return environ
 
     def fpga_cli(self, host, *args):
         """Run fpga-cli.py for host as an operator would; return stdout."""
-        environ = self.environ(host)
-        environ.pop('FPGA_ERROR', None)
+        environ = self.environ(host, faults=False)
         result = subprocess.run([FPGA_CLI] + list(args), env=environ,
                                 capture_output=True, text=True, timeout=60,
                                 check=True)

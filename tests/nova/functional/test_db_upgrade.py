@@ -20,21 +20,14 @@ archiving a deleted instance into its shadow table.
 """
 
 import os
-import shutil
 import sqlite3
-import subprocess
 import sys
 import textwrap
 
 import fixtures
 import testtools
 
-import nova
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.realpath(__file__)))))
-PATCH = os.path.join(REPO, 'patches', 'nova-34.0.0.patch')
-NOVA_MANAGE = os.path.join(os.path.dirname(sys.executable), 'nova-manage')
+from tests.nova.functional import unpatched_nova
 
 # Runs in the unpatched Nova: one compute node and two instances.
 CREATE_OLD_ROWS = textwrap.dedent('''
@@ -90,13 +83,14 @@ USE_UPGRADED_ROWS = textwrap.dedent('''
 ''')
 
 
-class DbSyncOnUnpatchedDatabaseTest(testtools.TestCase):
+class DbSyncOnUnpatchedDatabaseTest(unpatched_nova.UnpatchedNovaMixin,
+                                    testtools.TestCase):
 
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.unpatched = os.path.join(self.tmp, 'unpatched')
-        self._revert_patch_into(self.unpatched)
+        self.revert_patch_into(self.unpatched)
         self.main_db = os.path.join(self.tmp, 'nova.sqlite')
         self.conf = os.path.join(self.tmp, 'nova.conf')
         with open(self.conf, 'w') as conf:
@@ -104,37 +98,6 @@ class DbSyncOnUnpatchedDatabaseTest(testtools.TestCase):
                        '[api_database]\nconnection = sqlite:///%s\n'
                        % (self.main_db,
                           os.path.join(self.tmp, 'nova_api.sqlite')))
-
-    def _revert_patch_into(self, directory):
-        """A copy of the installed (patched) Nova with the patch reverted."""
-        installed = os.path.dirname(nova.__file__)
-        shutil.copytree(installed, os.path.join(directory, 'nova'),
-                        ignore=shutil.ignore_patterns('__pycache__'))
-        with open(PATCH) as patch:
-            subprocess.run(['patch', '-p1', '-R', '-s', '-d', directory],
-                           stdin=patch, check=True)
-
-    def _run(self, argv, unpatched=False, ok_codes=(0,)):
-        environ = dict(os.environ)
-        if unpatched:
-            environ['PYTHONPATH'] = self.unpatched
-        result = subprocess.run(argv, env=environ, capture_output=True,
-                                text=True, timeout=300)
-        self.assertIn(result.returncode, ok_codes,
-                      '%s failed:\n%s\n%s' % (argv, result.stdout,
-                                              result.stderr))
-        return result
-
-    def _nova_manage(self, *args, unpatched=False, ok_codes=(0,)):
-        code = ('import sys; from nova.cmd import manage; '
-                'sys.argv = ["nova-manage"] + sys.argv[1:]; '
-                'sys.exit(manage.main())')
-        if unpatched:
-            argv = [sys.executable, '-c', code]
-        else:
-            argv = [NOVA_MANAGE]
-        return self._run(argv + ['--config-file', self.conf] + list(args),
-                         unpatched=unpatched, ok_codes=ok_codes)
 
     def _columns(self, table):
         with sqlite3.connect(self.main_db) as db:
@@ -145,24 +108,24 @@ class DbSyncOnUnpatchedDatabaseTest(testtools.TestCase):
         node_uuid = 'a8fd4a33-8d4e-4b8e-9a49-3c0d61b1a2a1'
         kept = '2b0e2b6c-3b89-4b0c-8f0a-6f2a2b9f6d10'
         deleted = '5c9c7a1e-0f3e-4d6e-9a0e-5d3b8b0c7e21'
-        self._nova_manage('api_db', 'sync', unpatched=True)
-        self._nova_manage('db', 'sync', unpatched=True)
+        self.nova_manage('api_db', 'sync', unpatched=True)
+        self.nova_manage('db', 'sync', unpatched=True)
         self.assertNotIn('fpga_device', self._columns('instances'))
-        self._run([sys.executable, '-c', CREATE_OLD_ROWS, self.conf,
-                   self.unpatched, node_uuid, kept, deleted],
-                  unpatched=True)
+        self.run_command([sys.executable, '-c', CREATE_OLD_ROWS, self.conf,
+                          self.unpatched, node_uuid, kept, deleted],
+                         unpatched=True)
 
-        self._nova_manage('db', 'sync')
+        self.nova_manage('db', 'sync')
 
         for prefix in ('', 'shadow_'):
             self.assertLessEqual({'fpga_regions', 'fpga_regions_used'},
                                  self._columns(prefix + 'compute_nodes'))
             self.assertIn('fpga_device', self._columns(prefix + 'instances'))
-        self._run([sys.executable, '-c', USE_UPGRADED_ROWS, self.conf,
-                   node_uuid, kept, deleted])
+        self.run_command([sys.executable, '-c', USE_UPGRADED_ROWS, self.conf,
+                          node_uuid, kept, deleted])
         # Exit code 1: rows were archived.
-        self._nova_manage('db', 'archive_deleted_rows', '--until-complete',
-                          ok_codes=(1,))
+        self.nova_manage('db', 'archive_deleted_rows', '--until-complete',
+                         ok_codes=(1,))
         with sqlite3.connect(self.main_db) as db:
             archived = db.execute(
                 'SELECT fpga_device FROM shadow_instances WHERE uuid = ?',

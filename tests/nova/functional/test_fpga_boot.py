@@ -32,15 +32,19 @@ from nova.tests.functional import integrated_helpers
 from nova.virt import fake
 
 from tests.nova.functional import fpga_hosts
+from tests.nova.functional import nova_helpers
 
 IP_ID = 'dd834aa4-f950-40e6-8c23-9dab7f3f0138'
+# The project owning the IP-core images, which the computes trust.
+IP_OWNER = '4f7c1b2a9d3e4c5b8a6f0e1d2c3b4a59'
 # pip installs Nova's data files under the environment's prefix, not next
 # to the package where Nova's test fixtures look for them.
 API_PASTE_INI = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 RESOURCE_CLASS = 'CUSTOM_FPGA_REGION'
 
 
-class FpgaTestBase(integrated_helpers.ProviderUsageBaseTestCase):
+class FpgaTestBase(nova_helpers.HelpersCompat,
+                   integrated_helpers.ProviderUsageBaseTestCase):
     """Computes with a simulated FPGA each; FpgaFilter enabled."""
 
     compute_driver = 'fake.MediumFakeDriver'
@@ -51,7 +55,13 @@ class FpgaTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         self.flags(api_paste_config=API_PASTE_INI, group='wsgi')
         super().setUp()
         self.flags(fpga_access=True, fpga_exec=fpga_hosts.FPGA_CLI)
-        self.flags(root_helper='', group='fpga')
+        self.flags(root_helper='', trusted_image_owners=[IP_OWNER],
+                   group='fpga')
+        # The IP core the FPGA flavor names, as an operator uploads it.
+        self.glance.create(None, {
+            'id': IP_ID, 'name': 'lzo_compression', 'status': 'active',
+            'container_format': 'fpga', 'disk_format': 'raw',
+            'owner': IP_OWNER})
         enabled = nova.conf.CONF.filter_scheduler.enabled_filters + [
             'FpgaFilter']
         self.flags(enabled_filters=enabled, group='filter_scheduler')
@@ -164,6 +174,24 @@ class FpgaBootTest(FpgaTestBase):
         self._run_periodics(raise_on_error=True)
         self.assertEqual((0, 2), self.db_counters('host1'))
 
+    def test_counters_follow_burn_and_erase_without_resource_update(self):
+        # FpgaFilter reads these counters: a region freed by a delete must
+        # be free for the very next boot, not after the next periodic.
+        first = self.boot_fpga()
+        second = self.boot_fpga()
+        self.assertEqual((2, 2), self.db_counters('host1'))
+
+        self._delete_server(first)
+        self.assertEqual((1, 2), self.db_counters('host1'))
+        third = self.boot_fpga()
+        self.assertEqual('host1', third['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual((2, 2), self.db_counters('host1'))
+
+        for server in (second, third):
+            self._delete_server(server)
+        self.assertEqual((0, 2), self.db_counters('host1'))
+        self.assertEqual('Used regions: 0/2', self.status('host1'))
+
     def test_burn_failure_without_alternate_host_names_fpga_cli_error(self):
         self.fpga.failing_hosts.add('host1')
 
@@ -256,11 +284,15 @@ class FpgaSpecValidationTest(FpgaTestBase):
         }
         return self.glance.create(self.ctxt, image)['id']
 
-    def test_image_ip_id_is_ignored_by_default(self):
+    def test_image_ip_id_is_refused_by_default(self):
+        image_id = self._image_with_ip_id()
         server = self._create_server(
-            image_uuid=self._image_with_ip_id(),
-            flavor_id=self.plain_flavor, networks='none', host='host1')
+            image_uuid=image_id, flavor_id=self.plain_flavor,
+            networks='none', host='host1', expected_state='ERROR')
 
+        self.assertIn('Image %s is unacceptable: it asks for FPGA IP core '
+                      '%s' % (image_id, IP_ID), self.fault_message(server))
+        self.assertIn('allow_image_ip_id', self.fault_message(server))
         self.assertIsNone(self.fpga_device(server))
         self.assertEqual('Used regions: 0/2', self.status('host1'))
 
