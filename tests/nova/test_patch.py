@@ -10,12 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""patches/nova-34.0.0.patch against the nova 34.0.0 wheel it was made for.
+"""The patch of the installed Nova against the wheel it was made for.
 
 The installed nova is the patched one; the wheel's RECORD holds the
-sha256 of every file as the wheel shipped it. Reverting the patch on a
-copy must give exactly those files back, and applying it again exactly
-the installed tree.
+sha256 of every file as the wheel shipped it (dpkg's md5sums the md5 of
+every file of a distribution's package, for Debian's python3-nova).
+Reverting the patch on a copy must give exactly those files back, and
+applying it again exactly the installed tree.
 """
 
 import base64
@@ -32,10 +33,16 @@ import testtools
 
 import nova
 
+from nova_fpga.patching import nova_install
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__))))
-PATCH = os.path.join(REPO, 'patches', 'nova-34.0.0.patch')
 INSTALLED = os.path.dirname(os.path.realpath(nova.__file__))
+NOVA_INSTALL = nova_install.find_nova_install(os.path.dirname(INSTALLED))
+# The file nova-fpga-patch picks for this Nova (nova-34.0.0.patch for the
+# nova 34.0.0 wheel).
+PATCH_NAME = NOVA_INSTALL.patch_file_name
+PATCH = os.path.join(REPO, 'patches', PATCH_NAME)
 
 
 def _patched_paths():
@@ -53,7 +60,9 @@ def _patched_paths():
 
 
 def _wheel_record():
-    """nova/... path -> sha256 digest (urlsafe base64) from RECORD."""
+    """nova/... path -> digest (see _sha256) of the file as shipped."""
+    if NOVA_INSTALL.packaging == nova_install.DPKG:
+        return _dpkg_md5sums()
     dist = importlib.metadata.distribution('nova')
     record = dist.read_text('RECORD')
     digests = {}
@@ -64,13 +73,34 @@ def _wheel_record():
     return digests
 
 
+def _dpkg_md5sums():
+    """nova/... path -> md5 (hex) from the package's md5sums."""
+    package, _version = nova_install.dpkg_package_of(
+        os.path.join(INSTALLED, '__init__.py'))
+    md5sums = subprocess.run(
+        ['dpkg-query', '--control-path', package, 'md5sums'],
+        capture_output=True, text=True, check=True).stdout.strip()
+    prefix = os.path.relpath(os.path.dirname(INSTALLED), '/') + '/'
+    digests = {}
+    with open(md5sums) as lines:
+        for line in lines:
+            digest, path = line.rstrip('\n').split('  ', 1)
+            if path.startswith(prefix + 'nova/'):
+                digests[path[len(prefix):]] = digest
+    return digests
+
+
 def _sha256(path):
+    """The digest _wheel_record gives for the file at path."""
+    if NOVA_INSTALL.packaging == nova_install.DPKG:
+        with open(path, 'rb') as f:
+            return hashlib.md5(f.read(), usedforsecurity=False).hexdigest()
     with open(path, 'rb') as f:
         digest = hashlib.sha256(f.read()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b'=').decode()
 
 
-class Nova34PatchTest(testtools.TestCase):
+class NovaPatchTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -84,8 +114,10 @@ class Nova34PatchTest(testtools.TestCase):
                                   + list(args), stdin=patch,
                                   capture_output=True, text=True)
 
-    def test_installed_nova_is_34_0_0(self):
-        self.assertEqual('34.0.0', importlib.metadata.version('nova'))
+    def test_installed_nova_has_a_patch_of_its_own(self):
+        self.assertTrue(os.path.isfile(PATCH), PATCH)
+        self.assertIn('nova-%s.' % importlib.metadata.version('nova'),
+                      PATCH_NAME)
 
     def test_revert_gives_back_the_wheel_files(self):
         changed, created = _patched_paths()
