@@ -38,6 +38,7 @@ from oslo_log import log as logging
 
 from nova import context as nova_context
 from nova import objects
+from nova import utils
 
 from nova_fpga import conf as fpga_conf
 from nova_fpga import exception
@@ -67,8 +68,7 @@ def update_compute_node(compute_node, conf=None):
         # A host whose FPGA access was switched off has no regions, but a
         # node that never had any is left untouched (and unsaved).
         if _regions(compute_node):
-            compute_node.fpga_regions = 0
-            compute_node.fpga_regions_used = 0
+            _set_counts(compute_node, 0, 0)
         _unavailable_nodes.discard(compute_node.uuid)
         return
     unusable = _reap_orphaned_regions(compute_node, conf)
@@ -92,8 +92,22 @@ def update_compute_node(compute_node, conf=None):
                  {'node': compute_node.hypervisor_hostname,
                   'used': status.used, 'total': status.total})
         _unavailable_nodes.discard(compute_node.uuid)
-    compute_node.fpga_regions = status.total
-    compute_node.fpga_regions_used = status.used
+    _set_counts(compute_node, status.total, status.used)
+
+
+def _set_counts(compute_node, total, used):
+    """Set the node's counts, leaving fields that keep their value clean.
+
+    The resource tracker saves its compute node only when its resources
+    changed, but then with every field set since: a count set to the
+    value it had would be saved later, by an unrelated usage update, over
+    a newer count (refresh_region_counts).
+    """
+    for field, value in (('fpga_regions', total),
+                         ('fpga_regions_used', used)):
+        if (not compute_node.obj_attr_is_set(field)
+                or getattr(compute_node, field) != value):
+            setattr(compute_node, field, value)
 
 
 def refresh_region_counts(context, instance, conf=None):
@@ -104,20 +118,31 @@ def refresh_region_counts(context, instance, conf=None):
     update, and a boot right after the delete would find no valid host.
     Placement, not these counts, keeps two builds off one region, so a
     failure here is only logged.
+
+    Runs under the resource tracker's lock, which its periodic update
+    holds from ``fpga-cli status`` to saving the compute node: a periodic
+    update that asked before the erase cannot save its count after this.
     """
     conf = conf or fpga_conf.CONF
     if not conf.fpga_access or not instance.host or not instance.node:
         return
-    try:
+    # Imported here: nova.compute.resource_tracker imports this module.
+    from nova.compute import resource_tracker as nova_resource_tracker
+
+    @utils.synchronized(nova_resource_tracker.COMPUTE_RESOURCE_SEMAPHORE,
+                        fair=True)
+    def refresh():
         status = fpga_cli.FpgaCli.from_conf(conf).status()
         compute_node = objects.ComputeNode.get_by_host_and_nodename(
             context.elevated(), instance.host, instance.node)
         if compute_node.uuid in _unavailable_nodes:
             # Reserved whole until the periodic update sees it again.
             return
-        compute_node.fpga_regions = status.total
-        compute_node.fpga_regions_used = status.used
+        _set_counts(compute_node, status.total, status.used)
         compute_node.save()
+
+    try:
+        refresh()
     except Exception:
         LOG.warning('Could not refresh the FPGA region counts of host %s; '
                     'the next resource update does', instance.host,
@@ -157,8 +182,7 @@ def _report_unavailable(compute_node, reason):
                 {'node': compute_node.hypervisor_hostname, 'reason': reason})
     _unavailable_nodes.add(compute_node.uuid)
     total = _regions(compute_node)
-    compute_node.fpga_regions = total
-    compute_node.fpga_regions_used = total
+    _set_counts(compute_node, total, total)
 
 
 def update_provider_tree(provider_tree, nodename, compute_node, conf=None):

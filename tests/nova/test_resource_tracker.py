@@ -75,6 +75,22 @@ class UpdateComputeNodeTest(testtools.TestCase):
         self.assertEqual(0, self._inventory()['reserved'])
         self.assertIn('VCPU', self.tree.data('host1').inventory)
 
+    def test_unchanged_counts_leave_the_node_clean(self):
+        # The resource tracker saves every field set since its last save
+        # the next time any resource changes: an unchanged count must not
+        # be among them, or it overwrites a newer one.
+        self._tool('echo "Used regions: 1/4"')
+        resource_tracker.update_compute_node(self.node)
+        self.node.obj_reset_changes()
+
+        resource_tracker.update_compute_node(self.node)
+        self.assertEqual(set(), self.node.obj_what_changed())
+
+        self._tool('echo "Used regions: 2/4"')
+        resource_tracker.update_compute_node(self.node)
+        self.assertEqual({'fpga_regions_used'},
+                         self.node.obj_what_changed())
+
     def test_garbage_answer_is_zero_free_regions_and_logged(self):
         self._tool('echo "Used regions: 1/4"')
         resource_tracker.update_compute_node(self.node)
