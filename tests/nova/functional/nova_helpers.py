@@ -47,14 +47,21 @@ class HelpersCompat:
         if raise_on_error and 'Traceback (most recent call last' in output:
             raise test.TestingException(output.splitlines()[-1])
 
-    def _wait_for_state_change(self, server, expected_status, max_retries=10,
-                               wait_for_fault_key=True):
+    #: Polls (every 0.5 s) before a state change counts as not happening;
+    #: Nova's default, 10, is short for a build that waits out a timeout
+    #: and is rescheduled on a loaded machine.
+    STATE_CHANGE_RETRIES = 10
+
+    def _wait_for_state_change(self, server, expected_status,
+                               max_retries=None, wait_for_fault_key=True):
         """Wait for a server status.
 
         ``wait_for_fault_key`` (Nova 34 and later) also waits for the fault
         of a server in ERROR, which Nova records just after the status; it
         is done here the same way where Nova's helper lacks it.
         """
+        if max_retries is None:
+            max_retries = self.STATE_CHANGE_RETRIES
         wait = super()._wait_for_state_change
         if _accepts(wait, 'wait_for_fault_key'):
             return wait(server, expected_status, max_retries,

@@ -38,6 +38,8 @@ IP_ID = test_fpga_boot.IP_ID
 class FpgaFaultTestBase(test_fpga_boot.FpgaTestBase):
 
     REGIONS_BY_HOST = {'host1': 2}
+    # Builds here wait out fpga-cli timeouts, then reschedule.
+    STATE_CHANGE_RETRIES = 60
 
     def setUp(self):
         # Each test is a new nova-compute process: nothing remembered from
@@ -208,8 +210,7 @@ class HungFpgaCliTest(FpgaFaultTestBase):
 
         self.assertEqual([region], self.programmed_regions('host1'))
 
-        server = self._wait_for_state_change(server, 'ERROR',
-                                             max_retries=60)
+        server = self._wait_for_state_change(server, 'ERROR')
         self.assertIn('fpga-cli burn %s did not finish within 5 seconds and '
                       'was killed' % IP_ID, self.fault_message(server))
         self.assertIsNone(self.fpga_device(server))
