@@ -19,6 +19,9 @@ Environment:
                         root, else $XDG_STATE_HOME/fpga-cli or
                         ~/.local/state/fpga-cli)
 ``FPGA_CLI_DEV_DIR``    where region device nodes are made (default /dev)
+``FPGA_CLI_DEV_NAME``   what their names start with (default "fpga":
+                        fpga<region>.<burn>); simulated FPGAs sharing a
+                        device directory each need their own
 ``FPGA_CLI_BOARD``      the board name packages must be built for
                         (default "simulated")
 ``FPGA_CLI_REUSE=0``    always reprogram: never hand out a free region
@@ -40,6 +43,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import time
@@ -61,6 +65,7 @@ DEFAULT_BOARD = 'simulated'
 # Region device nodes get the numbers of /dev/zero: harmless to open,
 # read and write, and present on every Linux host.
 DEVICE_TEMPLATE = '/dev/zero'
+DEVICE_NAME_RE = re.compile(r'[A-Za-z0-9_-]{1,64}\Z')
 # What a free region keeps of the IP core it held, so that a later burn
 # of the same IP core can hand it out without reprogramming it.
 LOADED_FIELDS = ('image_id', 'name', 'version', 'sha256', 'programmed_at')
@@ -113,6 +118,14 @@ class SimulatedFpga(object):
             while True:
                 time.sleep(3600)
 
+    def _device_name(self):
+        name = self.environ.get('FPGA_CLI_DEV_NAME') or 'fpga'
+        if not DEVICE_NAME_RE.match(name):
+            raise state.StateError(
+                'FPGA_CLI_DEV_NAME=%r is not the start of a file name '
+                '(letters, digits, "-" and "_")' % name)
+        return name
+
     def _total(self):
         raw = self.environ.get('FPGA_CLI_REGIONS', str(DEFAULT_REGIONS))
         try:
@@ -156,8 +169,9 @@ class SimulatedFpga(object):
                 # A new id for every burn, also of a reused region: the id
                 # of an earlier burn never reaches this one.
                 region_id = os.path.join(
-                    self.dev_dir, 'fpga%d.%d' % (region['index'],
-                                                 table.next_burn))
+                    self.dev_dir, '%s%d.%d' % (self._device_name(),
+                                               region['index'],
+                                               table.next_burn))
                 device_node = self._make_device(region_id, image_id)
                 if not reused:
                     for field in LOADED_FIELDS:

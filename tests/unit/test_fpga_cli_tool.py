@@ -57,6 +57,25 @@ def test_burn_prints_the_region_device_path_and_counts_it(fpga):
     assert status(fpga) == 'Used regions: 1/2\n'
 
 
+def test_device_names_of_two_fpgas_sharing_a_device_directory(fpga,
+                                                              tmp_path):
+    other = dict(fpga, FPGA_CLI_STATE_DIR=str(tmp_path / 'other-state'),
+                 FPGA_CLI_DEV_NAME='fpga-compute3-')
+    first, second = burn(fpga), burn(other)
+    assert first == fpga['FPGA_CLI_DEV_DIR'] + '/fpga0.1'
+    assert second == fpga['FPGA_CLI_DEV_DIR'] + '/fpga-compute3-0.1'
+    assert os.path.exists(first) and os.path.exists(second)
+
+
+@pytest.mark.parametrize('value', ['../fpga', 'fpga/', 'a b', 'x' * 65])
+def test_bad_device_name_is_named_and_nothing_burned(fpga, value):
+    fpga['FPGA_CLI_DEV_NAME'] = value
+    result = run_fpga_cli(fpga, 'burn', IMAGE)
+    assert result.returncode == 64
+    assert 'FPGA_CLI_DEV_NAME=%r' % value in result.stderr
+    assert status(fpga) == 'Used regions: 0/2\n'
+
+
 def test_region_ids_are_unique_per_burn(fpga):
     first = burn(fpga)
     assert run_fpga_cli(fpga, 'erase', first).returncode == 0
