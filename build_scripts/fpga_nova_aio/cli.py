@@ -69,6 +69,30 @@ def _positive_or_zero(text):
     return value
 
 
+def _computes(text):
+    """NAME:REGIONS[,NAME:REGIONS...] -> a tuple of Compute."""
+    computes = []
+    for item in text.split(','):
+        name, _, regions = item.partition(':')
+        computes.append(aio_settings.Compute(_host_name(name),
+                                             _positive_or_zero(regions)))
+    names = [compute.name for compute in computes]
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError('%r names a compute twice' % text)
+    return tuple(computes)
+
+
+def _process_count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('%r is not a number of processes '
+                                         '(1 or more)' % text)
+    return value
+
+
 def _ipv4(text):
     try:
         return str(ipaddress.IPv4Address(text))
@@ -128,6 +152,16 @@ def build_parser():
         metavar='N', help='role compute: regions of the simulated FPGA '
                           '(default 2; 0: no FPGA)')
     common.add_argument(
+        '--computes', type=_computes, metavar='NAME:REGIONS,...',
+        help='role all: the nova-compute services and the regions of '
+             'their simulated FPGAs (default %s; 0: no FPGA)' % ','.join(
+                 '%s:%d' % (c.name, c.fpga_regions)
+                 for c in aio_settings.ALL_IN_ONE_COMPUTES))
+    common.add_argument(
+        '--schedulers', type=_process_count, default=1, metavar='N',
+        help='nova-scheduler processes (default %(default)s), each a '
+             'service of its own')
+    common.add_argument(
         '--secrets', metavar='FILE',
         help='role compute: a copy of the controller\'s '
              '<state-dir>/secrets.json')
@@ -174,6 +208,9 @@ def make_settings(parser, args):
         refuse('--state-dir %s is too long for the Docker daemon\'s unix '
                'sockets under it' % args.state_dir)
     compute_options = ('my_ip', 'compute_name', 'fpga_regions', 'secrets')
+    if args.computes and args.role != 'all':
+        refuse('--computes only goes with --role all (a compute-only '
+               'machine runs one: --compute-name, --fpga-regions)')
     if args.role == 'compute':
         if not args.secrets:
             refuse('--role compute needs --secrets (a copy of the '
@@ -189,7 +226,7 @@ def make_settings(parser, args):
         if given:
             refuse('--%s only goes with --role compute'
                    % given[0].replace('_', '-'))
-        computes = aio_settings.ALL_IN_ONE_COMPUTES
+        computes = args.computes or aio_settings.ALL_IN_ONE_COMPUTES
         if args.role == 'all' and args.controller not in (
                 None, aio_settings.LOOPBACK):
             refuse('--role all runs on 127.0.0.1 only, not on --controller '
@@ -207,7 +244,8 @@ def make_settings(parser, args):
         my_address=args.my_ip or aio_settings.LOOPBACK,
         secrets_file=(os.path.abspath(args.secrets) if args.secrets
                       else None),
-        debug=args.debug)
+        debug=args.debug,
+        schedulers=args.schedulers)
 
 
 def _lock(settings):

@@ -239,7 +239,7 @@ def nova_controller_conf(settings, secrets):
 
 #: Seconds between two resource audits of a compute service, which
 #: report the FPGA regions used (FpgaFilter reads them). Nova's default is
-#: 60; a shorter one keeps the scheduler's view of freed regions fresh.
+#: 60; a shorter one reaps orphaned regions sooner.
 RESOURCE_AUDIT_SECONDS = 10
 
 

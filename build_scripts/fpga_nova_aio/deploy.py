@@ -21,6 +21,7 @@ re-run after a failure or a change picks up where things differ.
 import hashlib
 import json
 import os
+import re
 import shutil
 
 from fpga_nova_aio import configs
@@ -34,6 +35,7 @@ PORTS = aio_settings.PORTS
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 COMPUTE_PREFIX = 'nova-compute-'
+SCHEDULER_NAME_RE = re.compile(r'nova-scheduler(-[0-9]+)?\Z')
 #: Seconds the compute services get to register and report resources.
 COMPUTE_TIMEOUT = 180
 
@@ -158,12 +160,41 @@ class Cloud(object):
                          {'OS_NOVA_CONFIG_DIR': self.etc('nova')},
                          [self.etc('nova', 'nova.conf')])
 
-    def nova_service(self, binary):
+    def nova_service(self, binary, name=None):
         s = self.settings
         conf = self.etc('nova', 'nova.conf')
         return processes.Service(
-            s, binary, [s.venv_bin(binary), '--config-file', conf],
+            s, name or binary, [s.venv_bin(binary), '--config-file', conf],
             config_files=[conf] + packages.code_markers(s))
+
+    def schedulers(self):
+        """nova-scheduler, nova-scheduler-2, ...: one process each.
+
+        Separate services rather than ``[scheduler] workers``: the workers
+        nova-scheduler 34.0.0 forks share the Placement connection its
+        parent opened, and two workers' claims then cross on it.
+        """
+        return [self.nova_service('nova-scheduler', 'nova-scheduler' + (
+            '-%d' % number if number > 1 else ''))
+            for number in range(1, self.settings.schedulers + 1)]
+
+    def start_schedulers(self):
+        wanted = self.schedulers()
+        names = {service.name for service in wanted}
+        stopped = []
+        for name, record in processes.all_records(self.settings).items():
+            if SCHEDULER_NAME_RE.match(name) and name not in names:
+                processes.stop_record(
+                    processes.record_path(self.settings, name), record)
+                stopped.append(name)
+        results = [service.ensure_running() for service in wanted]
+        text = ', '.join('%s pid %d' % (service.name, service.pid())
+                         for service in wanted)
+        if stopped:
+            text += '; stopped %s' % ', '.join(sorted(stopped))
+        if stopped or any(not result.skipped for result in results):
+            return steps.done(text)
+        return steps.already(text)
 
     def dockerd(self):
         s = self.settings
@@ -198,6 +229,10 @@ class Cloud(object):
                 'FPGA_CLI_REGIONS': str(compute.fpga_regions),
                 'OS_CLIENT_CONFIG_FILE': os.path.join(etc, 'clouds.yaml'),
             }
+            if compute != self.fpga_compute:
+                # The simulated FPGAs share /dev: their region devices
+                # must not have the same names.
+                env['FPGA_CLI_DEV_NAME'] = 'fpga-%s-' % compute.name
             config_files.append(os.path.join(etc, 'clouds.yaml'))
         return processes.Service(
             s, COMPUTE_PREFIX + compute.name,
@@ -255,8 +290,7 @@ class Cloud(object):
                 steps.Step('Nova API', self.start(self.nova_api)),
                 steps.Step('nova-conductor', self.start(
                     lambda: self.nova_service('nova-conductor'))),
-                steps.Step('nova-scheduler', self.start(
-                    lambda: self.nova_service('nova-scheduler'))),
+                steps.Step('nova-scheduler', self.start_schedulers),
             ]
         if s.runs_computes:
             up.append(steps.Step('Docker daemon', self.start_dockerd))
@@ -641,8 +675,8 @@ class Cloud(object):
         s = self.settings
         watched = [self.nova_compute(c) for c in s.computes]
         if s.runs_controller:
-            watched += [self.nova_service('nova-conductor'),
-                        self.nova_service('nova-scheduler')]
+            watched += [self.nova_service('nova-conductor')]
+            watched += self.schedulers()
         request = {
             'auth': self._admin_auth(),
             'hosts': {c.name: c.fpga_regions for c in s.computes},

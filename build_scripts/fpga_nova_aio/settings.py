@@ -141,6 +141,8 @@ class Settings(object):
     #: The controller's secrets.json (role compute).
     secrets_file: str = None
     debug: bool = False
+    #: nova-scheduler processes (role all, controller).
+    schedulers: int = 1
 
     @property
     def runs_controller(self):

@@ -34,6 +34,8 @@ Environment:
 
 The tests of a module run in order and build on each other: once one
 fails, the later ones are skipped with the name of the one that failed.
+The walkthrough runs first; test_concurrency builds on its flavor and
+images.
 """
 
 import glob
@@ -65,6 +67,12 @@ def pytest_runtest_makereport(item, call):
     # An expected failure (xfail) is not a failed step.
     if report.when == 'call' and report.failed:
         _FAILED_STEP.setdefault(item.module.__name__, item.name)
+
+
+def pytest_collection_modifyitems(items):
+    """The walkthrough first: the other modules build on its images."""
+    items.sort(key=lambda item: not item.module.__name__.endswith(
+        'test_walkthrough'))
 
 
 def pytest_runtest_setup(item):
