@@ -143,10 +143,9 @@ def _refuse_region_held_by_another(context, instance):
     reuses regions could get it wrong: the region is then left to its
     holder, not erased, and the build fails.
     """
-    if not instance.obj_attr_is_set('fpga_device') or \
-            not instance.fpga_device:
+    region_id = _region_of(instance)
+    if not region_id:
         return
-    region_id = instance.fpga_device
     for other in objects.InstanceList.get_by_host(
             context.elevated(), instance.host, expected_attrs=[]):
         if other.uuid != instance.uuid and other.fpga_device == region_id:
