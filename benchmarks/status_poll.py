@@ -21,8 +21,10 @@ cloud's virtualenv) and its rootwrap configuration::
 
 * direct: ``nova_fpga.fpga_cli.FpgaCli`` with no root helper (Nova runs
   as root);
-* rootwrap: ``FpgaCli`` with ``root_helper = nova-rootwrap <config>``,
-  the default path of a compute node (a new rootwrap process per call);
+* rootwrap: ``nova-rootwrap <config> fpga-cli.py status``, what
+  ``FpgaCli`` runs with ``[fpga] root_helper`` set when Nova does not
+  run as root (a new rootwrap process per call; as root, oslo.concurrency
+  skips the root helper and the call is the direct one);
 * rootwrap daemon: the same filters through one long-running
   ``nova-rootwrap-daemon`` (oslo.rootwrap's client), which ``nova_fpga``
   does not use yet.
@@ -33,11 +35,11 @@ falls on each alike. Prints the median and 90th percentile per call.
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
 
+from oslo_concurrency import processutils
 from oslo_rootwrap import client as rootwrap_client
 
 from nova_fpga import fpga_cli
@@ -59,22 +61,23 @@ def main(argv=None):
     rootwrap = os.path.join(bin_dir, 'nova-rootwrap')
     daemon_command = [os.path.join(bin_dir, 'nova-rootwrap-daemon'),
                       args.rootwrap_config]
-    executable = shutil.which(args.fpga_exec) or args.fpga_exec
 
     direct = fpga_cli.FpgaCli(args.fpga_exec)
-    wrapped = fpga_cli.FpgaCli(
-        args.fpga_exec, root_helper='%s %s' % (rootwrap,
-                                               args.rootwrap_config))
     daemon = rootwrap_client.Client(daemon_command)
 
+    def through_rootwrap():
+        out, _err = processutils.execute(
+            rootwrap, args.rootwrap_config, args.fpga_exec, 'status')
+        fpga_cli.parse_status(out)
+
     def through_daemon():
-        code, out, err = daemon.execute([executable, 'status'])
+        code, out, err = daemon.execute([args.fpga_exec, 'status'])
         if code != 0 or not out.startswith('Used regions: '):
             raise SystemExit('rootwrap daemon: exit %d: %s%s'
                              % (code, out, err))
 
     ways = [('direct', lambda: direct.status()),
-            ('rootwrap', lambda: wrapped.status()),
+            ('rootwrap', through_rootwrap),
             ('rootwrap daemon', through_daemon)]
     usable = []
     for name, call in ways:
