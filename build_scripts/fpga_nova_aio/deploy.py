@@ -170,9 +170,8 @@ class Cloud(object):
     def schedulers(self):
         """nova-scheduler, nova-scheduler-2, ...: one process each.
 
-        Separate services rather than ``[scheduler] workers``: the workers
-        nova-scheduler 34.0.0 forks share the Placement connection its
-        parent opened, and two workers' claims then cross on it.
+        Separate services, as schedulers on separate controllers are,
+        rather than the workers one nova-scheduler forks.
         """
         return [self.nova_service('nova-scheduler', 'nova-scheduler' + (
             '-%d' % number if number > 1 else ''))
