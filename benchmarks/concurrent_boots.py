@@ -42,6 +42,7 @@ from openstack import connection
 
 RESOURCE_CLASS = 'CUSTOM_FPGA_REGION'
 POLL_SECONDS = 0.2
+FAULT_WAIT_SECONDS = 10
 TIMEOUT_SECONDS = 600
 
 
@@ -50,17 +51,22 @@ def boot_and_wait(conn, name, flavor, image, poll_seconds=POLL_SECONDS,
     """Create a server and wait until it is ACTIVE or ERROR (or timed out).
 
     Returns {id, name, status, host, fault (message), seconds (from the
-    create request)}.
+    create request to the status; for ERROR, to its fault)}.
     """
     started = time.monotonic()
     server = conn.compute.create_server(
         name=name, flavor_id=flavor.id, image_id=image.id, networks='none')
+    error_seen = None
     while True:
         server = conn.compute.get_server(server.id)
-        if server.status in ('ACTIVE', 'ERROR'):
+        now = time.monotonic()
+        if server.status == 'ACTIVE' or now - started > timeout_seconds:
             break
-        if time.monotonic() - started > timeout_seconds:
-            break
+        if server.status == 'ERROR':
+            # Nova records the fault just after the status.
+            error_seen = error_seen or now
+            if server.fault or now - error_seen > FAULT_WAIT_SECONDS:
+                break
         time.sleep(poll_seconds)
     return {
         'id': server.id,

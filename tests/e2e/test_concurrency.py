@@ -161,10 +161,10 @@ def test_2_boot_storm_claims_every_region_once(cloud):
         assert len(active) == regions, (summary, servers)
         for server in failed:
             assert server['status'] == 'ERROR', server
-            assert _found_no_region(server['fault']), server
+            assert _found_no_region(server['fault'] or ''), server
         refused_at_burn.extend(
             s for s in failed
-            if 'No valid host was found' not in s['fault'])
+            if 'No valid host was found' not in (s['fault'] or ''))
         assert collections.Counter(s['host'] for s in active) == {
             host: REGIONS_PER_HOST for host in FPGA_HOSTS}
 
