@@ -58,15 +58,20 @@ FPGA_NOVA_AIO_LOG_DIR set the defaults of --state-dir, --venv and
 '''
 
 
-def _positive_or_zero(text):
+def _whole_number(text, minimum, what):
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
+        value = minimum - 1
+    if value < minimum:
         raise argparse.ArgumentTypeError(
-            '%r is not a whole number of regions (0 or more)' % text)
+            '%r is not a whole number of %s (%d or more)'
+            % (text, what, minimum))
     return value
+
+
+def _positive_or_zero(text):
+    return _whole_number(text, 0, 'regions')
 
 
 def _computes(text):
@@ -83,14 +88,7 @@ def _computes(text):
 
 
 def _process_count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError('%r is not a number of processes '
-                                         '(1 or more)' % text)
-    return value
+    return _whole_number(text, 1, 'processes')
 
 
 def _ipv4(text):

@@ -28,14 +28,5 @@ if ! { [ -x /bin/busybox ] && ! ldd /bin/busybox > /dev/null 2>&1; }; then
     missing+=(busybox-static)
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "the Docker driver tests need root (and ${missing[*]})" >&2
-    exit 1
-fi
-echo "installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+exec bash "$(dirname "$0")/../../tools/install-missing-packages.sh" \
+    "the Docker driver tests" ${missing[@]+"${missing[@]}"}

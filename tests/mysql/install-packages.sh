@@ -23,14 +23,5 @@ command -v mariadbd > /dev/null || [ -x /usr/sbin/mariadbd ] ||
     missing+=(mariadb-server)
 command -v patch > /dev/null || missing+=(patch)
 
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "the MariaDB tests need ${missing[*]}, installed as root" >&2
-    exit 1
-fi
-echo "installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+exec bash "$(dirname "$0")/../../tools/install-missing-packages.sh" \
+    "the MariaDB tests" ${missing[@]+"${missing[@]}"}

@@ -131,11 +131,16 @@ def test_port_moves_the_migration_onto_the_new_head(
                    check=True, capture_output=True)
 
 
-def test_failed_hunk_is_reported_then_regenerated_once_fixed(
-        port_patch, tmp_path, base_patch, capsys):
+def release_with_moved_seam(tmp_path):
+    """(module, release directory) of a release moved around the seam."""
     moved = MODULE.replace('line 9\n', 'line nine\n').replace(
         'line 11\n', 'line eleven\n')
-    pristine = release(str(tmp_path / 'release'), module=moved)
+    return moved, release(str(tmp_path / 'release'), module=moved)
+
+
+def test_failed_hunk_is_reported_then_regenerated_once_fixed(
+        port_patch, tmp_path, base_patch, capsys):
+    moved, pristine = release_with_moved_seam(tmp_path)
 
     assert run(port_patch, tmp_path, base_patch, pristine) == 1
 
@@ -158,9 +163,7 @@ def test_failed_hunk_is_reported_then_regenerated_once_fixed(
 
 def test_reject_left_in_tree_blocks_regeneration(
         port_patch, tmp_path, base_patch, capsys):
-    moved = MODULE.replace('line 9\n', 'line nine\n').replace(
-        'line 11\n', 'line eleven\n')
-    pristine = release(str(tmp_path / 'release'), module=moved)
+    _, pristine = release_with_moved_seam(tmp_path)
     assert run(port_patch, tmp_path, base_patch, pristine) == 1
     capsys.readouterr()
 
