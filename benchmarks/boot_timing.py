@@ -54,9 +54,12 @@ def time_boot(conn, name, flavor, image):
         return server['seconds']
     finally:
         conn.compute.delete_server(server['id'])
-        conn.compute.wait_for_delete(
-            conn.compute.get_server(server['id']), interval=0.2,
-            wait=TIMEOUT_SECONDS)
+        try:
+            conn.compute.wait_for_delete(
+                conn.compute.get_server(server['id']), interval=0.2,
+                wait=TIMEOUT_SECONDS)
+        except openstack.exceptions.NotFoundException:
+            pass  # gone before the first look
 
 
 def main(argv=None):

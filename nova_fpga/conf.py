@@ -64,16 +64,32 @@ fpga_opts = [
         'command_timeout',
         default=120,
         min=1,
+        max=86400,
         help='Seconds an fpga-cli command may run before it is killed and '
              'the operation fails (a hung FPGA tool must never hang a build '
              'or a periodic task).'),
     cfg.StrOpt(
         'root_helper',
         default='sudo nova-rootwrap /etc/nova/rootwrap.conf',
-        help='Command prefix that runs fpga_exec as root. The rootwrap '
-             'filter file fpga.filters must be installed in the rootwrap '
-             'filters_path. Set it empty to run fpga_exec directly, when '
-             'the service already runs as root.'),
+        help='Command prefix that runs fpga_exec as root, a new process '
+             'for every command, when root_helper_daemon is empty. The '
+             'rootwrap filter file fpga.filters must be installed in the '
+             'rootwrap filters_path. Neither helper is used when the '
+             'service runs as root: fpga_exec then runs directly.'),
+    cfg.StrOpt(
+        'root_helper_daemon',
+        default='sudo nova-rootwrap-daemon /etc/nova/rootwrap.conf',
+        help='Command that starts a long-running rootwrap daemon through '
+             'which fpga_exec runs as root, when the service does not run '
+             'as root. It saves starting sudo and rootwrap for every '
+             'command, most of the cost of a status poll. One daemon is '
+             'started per fpga-cli verb, on first use, so a status poll '
+             'never waits behind a burn; commands of one verb run one at '
+             'a time. Each command runs inside "timeout -s KILL '
+             '<command_timeout>", as root, which fpga.filters allows, and '
+             'fpga_exec is then found on the daemon\'s PATH (sudo\'s '
+             'secure_path). Set it empty to start root_helper for every '
+             'command instead.'),
     cfg.ListOpt(
         'trusted_image_owners',
         default=[],

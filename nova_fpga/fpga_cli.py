@@ -39,11 +39,15 @@ import collections
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
+import threading
+import time
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
+from oslo_rootwrap import client as rootwrap_client
 
 from nova_fpga import conf as fpga_conf
 from nova_fpga import exception
@@ -58,6 +62,14 @@ EXIT_NOT_ACCESSIBLE = 127
 # executable it names is not on exec_dirs.
 EXIT_ROOTWRAP_UNAUTHORIZED = 99
 EXIT_ROOTWRAP_NOT_FOUND = 96
+# Through a root helper, the tool runs inside timeout(1), which runs as
+# root with it and kills it when command_timeout is over: Nova, not
+# root, could not. SIGKILL goes to timeout's whole process group, itself
+# included; its exit status then reads as killed, in the form of the
+# helper that relays it (Python's, a shell's, or sys.exit's).
+TIMEOUT_PREFIX = ('timeout', '-s', 'KILL')
+EXIT_KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL, 256 - signal.SIGKILL)
+HELPER_GRACE_SECONDS = 10
 
 _ERRORS_BY_EXIT_CODE = {
     EXIT_BURN_FAILED: exception.FpgaBurnFailed,
@@ -169,21 +181,25 @@ class FpgaCli(object):
     """Runs the fpga-cli executable as root, with a timeout."""
 
     def __init__(self, executable, root_helper=None, timeout=120,
-                 simulation=False):
+                 simulation=False, root_helper_daemon=None):
         if not executable:
             raise exception.FpgaConfigError(
                 'fpga_access is True but fpga_exec is not set: name the '
                 'fpga-cli executable, for example fpga_exec = fpga-cli.py')
         self.executable = executable
         self.root_helper = root_helper or None
+        self.root_helper_daemon = root_helper_daemon or None
         self.timeout = timeout
         self.simulation = simulation
+        # As oslo.concurrency does: root needs no helper.
+        self.use_root_helper = os.geteuid() != 0
 
     @classmethod
     def from_conf(cls, conf=None):
         conf = conf or fpga_conf.CONF
         return cls(conf.fpga_exec,
                    root_helper=conf.fpga.root_helper,
+                   root_helper_daemon=conf.fpga.root_helper_daemon,
                    timeout=conf.fpga.command_timeout,
                    simulation=conf.fpga_simulation_mode)
 
@@ -237,30 +253,55 @@ class FpgaCli(object):
                         {'region': region_id, 'out': _clip(stdout)})
 
     def _run(self, verb, *args):
-        """Run one verb; return stdout or raise a typed error."""
-        cmd = (self.executable, verb) + args
+        """Run one verb; return stdout or raise a typed error.
+
+        As root the tool runs directly; otherwise through the rootwrap
+        daemon when one is configured, else through the per-call root
+        helper.
+        """
+        command = (self.executable, verb) + args
+        if not (self.use_root_helper
+                and (self.root_helper_daemon or self.root_helper)):
+            return self._execute(command, command, self.timeout)
+        timed = self.helper_command(command)
+        if self.root_helper_daemon:
+            return self._run_through_daemon(timed, command)
+        # timeout(1) kills the tool; this one only stops waiting for a
+        # root helper that hangs itself.
+        return self._execute(
+            tuple(shlex.split(self.root_helper)) + timed, command,
+            self.timeout + HELPER_GRACE_SECONDS, root_helper=self.root_helper)
+
+    def helper_command(self, command):
+        """command as a root helper runs it (fpga.filters allows it)."""
+        return TIMEOUT_PREFIX + (str(self.timeout),) + tuple(command)
+
+    def _execute(self, argv, command, timeout, root_helper=None):
+        """Run argv: command itself, or root_helper running it."""
         process = []
+        started = time.monotonic()
         try:
             stdout, _stderr = processutils.execute(
-                *cmd,
-                run_as_root=self.root_helper is not None,
-                root_helper=self.root_helper,
-                timeout=self.timeout,
+                *argv,
+                timeout=timeout,
                 # A process group of its own, so that a hung tool and
                 # whatever it started can be killed together.
                 preexec_fn=os.setsid,
                 on_execute=process.append,
                 loglevel=logging.DEBUG)
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError) as e:
+            started_what = ('fpga_exec %r' % self.executable
+                            if root_helper is None
+                            else 'the root helper %r' % root_helper)
             raise exception.FpgaCliNotFound(
-                'cannot run fpga-cli: fpga_exec %r was not found'
-                % self.executable)
-        except PermissionError:
-            raise exception.FpgaCliNotFound(
-                'cannot run fpga-cli: fpga_exec %r is not executable'
-                % self.executable)
+                'cannot run fpga-cli: %s %s' % (
+                    started_what,
+                    'was not found' if isinstance(e, FileNotFoundError)
+                    else 'is not executable'))
         except processutils.ProcessExecutionError as e:
-            raise self._error_from(e, verb, args)
+            raise self._error_from(
+                e.exit_code, e.stderr or e.stdout, command,
+                time.monotonic() - started if root_helper else None)
         except BaseException as e:
             # Timed out, or the caller is going away (its thread killed,
             # the service stopping): the tool must not outlive the call,
@@ -268,31 +309,94 @@ class FpgaCli(object):
             if process and process[0].poll() is None:
                 _kill_group(process[0])
             if _is_timeout(e):
-                raise exception.FpgaCliTimeout(
-                    'fpga-cli %s did not finish within %d seconds and was '
-                    'killed (%s)' % (' '.join((verb,) + args), self.timeout,
-                                     self.executable))
+                raise self._timeout_error(command)
             raise
         return stdout
 
-    def _error_from(self, err, verb, args):
-        detail = (err.stderr or err.stdout or '').strip()
-        if self.root_helper and err.exit_code == EXIT_ROOTWRAP_NOT_FOUND:
+    def _run_through_daemon(self, timed, command):
+        client = _daemon_client(self.root_helper_daemon, command[1])
+        started = time.monotonic()
+        try:
+            exit_code, stdout, stderr = client.execute(list(timed))
+        except Exception as e:
+            lines = [line for line in str(e).splitlines() if line.strip()]
+            raise exception.FpgaConfigError(
+                'fpga-cli %s failed in the rootwrap daemon %r '
+                '(root_helper_daemon): %s: %s. Does it start, and is '
+                'fpga.filters installed, naming fpga_exec %r? With '
+                'use_syslog = False in its rootwrap.conf, oslo.rootwrap\'s '
+                'daemon fails this way on a command no filter allows.'
+                % (' '.join(command[1:]), self.root_helper_daemon,
+                   type(e).__name__, _clip(lines[-1] if lines else ''),
+                   self.executable))
+        if exit_code != 0:
+            raise self._error_from(exit_code, stderr or stdout, command,
+                                   time.monotonic() - started)
+        return stdout
+
+    def _timeout_error(self, command):
+        return exception.FpgaCliTimeout(
+            'fpga-cli %s did not finish within %d seconds and was killed '
+            '(%s)' % (' '.join(command[1:]), self.timeout, self.executable))
+
+    def _error_from(self, exit_code, output, command, elapsed=None):
+        detail = (output or '').strip()
+        through_helper = elapsed is not None
+        if through_helper and exit_code == EXIT_ROOTWRAP_NOT_FOUND:
             return exception.FpgaCliNotFound(
-                'cannot run fpga-cli: rootwrap did not find fpga_exec %r on '
-                'its exec_dirs' % self.executable)
-        if self.root_helper and err.exit_code == EXIT_ROOTWRAP_UNAUTHORIZED:
+                'cannot run fpga-cli: rootwrap did not find timeout or '
+                'fpga_exec %r on its exec_dirs' % self.executable)
+        if through_helper and exit_code == EXIT_ROOTWRAP_UNAUTHORIZED:
             return exception.FpgaConfigError(
                 'rootwrap refused "%s": is fpga.filters installed in the '
-                'rootwrap filters_path?' % ' '.join((self.executable, verb)
-                                                    + args))
-        command = ' '.join((verb,) + args)
-        error = _ERRORS_BY_EXIT_CODE.get(err.exit_code,
-                                         exception.FpgaCliError)
+                'rootwrap filters_path, naming fpga_exec %r?'
+                % (' '.join(command), self.executable))
+        if (through_helper and exit_code in EXIT_KILLED
+                and elapsed >= self.timeout):
+            return self._timeout_error(command)
+        described = ' '.join(command[1:])
+        error = _ERRORS_BY_EXIT_CODE.get(exit_code, exception.FpgaCliError)
         return error(
             'fpga-cli %s failed (exit code %s): %s'
-            % (command, err.exit_code, _clip(detail) or '(no message)'),
-            exit_code=err.exit_code, stderr=detail)
+            % (described, exit_code, _clip(detail) or '(no message)'),
+            exit_code=exit_code, stderr=detail)
+
+
+_daemon_clients = {}
+_daemon_clients_lock = threading.Lock()
+
+
+def _daemon_client(daemon_command, verb):
+    """The rootwrap daemon client for one verb.
+
+    oslo.rootwrap's client runs one command at a time. A daemon per verb
+    keeps status polls and erases from queueing behind a burn, which may
+    spend seconds fetching and checking an IP package.
+    """
+    key = (daemon_command, verb)
+    with _daemon_clients_lock:
+        client = _daemon_clients.get(key)
+        if client is None:
+            client = rootwrap_client.Client(shlex.split(daemon_command))
+            _daemon_clients[key] = client
+    return client
+
+
+def stop_rootwrap_daemons():
+    """Stop the rootwrap daemons this process started.
+
+    They also stop when the process ends, or after the daemon_timeout of
+    their rootwrap.conf without a command.
+    """
+    with _daemon_clients_lock:
+        clients = list(_daemon_clients.values())
+        _daemon_clients.clear()
+    for client in clients:
+        if client._initialized:
+            # oslo.rootwrap's client has no public way to stop its daemon
+            # before the client is collected; this is what collecting it
+            # runs.
+            client._finalize()
 
 
 def _is_timeout(error):
@@ -308,4 +412,7 @@ def _kill_group(process):
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        # A root helper's process, which timeout(1) kills in its time.
+        return
     process.wait()

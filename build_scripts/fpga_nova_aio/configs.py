@@ -260,11 +260,13 @@ def nova_compute_conf(settings, secrets, compute):
         fpga_simulation_mode=False if compute.has_fpga else None,
     )
     sections['fpga'] = {
-        # The service runs as root, but fpga-cli still goes through
-        # nova-rootwrap and its fpga.filters, as on a production node
-        # (where root_helper starts with sudo).
+        # The service runs as root, so fpga-cli runs directly; these
+        # are what a compute service of another user would run it with
+        # (with sudo in front on a production node).
         'root_helper': '%s %s' % (settings.venv_bin('nova-rootwrap'),
                                   rootwrap_conf),
+        'root_helper_daemon': '%s %s' % (
+            settings.venv_bin('nova-rootwrap-daemon'), rootwrap_conf),
     }
     sections['docker'] = {
         'host_url': settings.docker_url,

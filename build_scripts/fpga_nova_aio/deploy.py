@@ -18,6 +18,7 @@ already synced for this Nova and this patch) and skips it then, so a
 re-run after a failure or a change picks up where things differ.
 """
 
+import filecmp
 import hashlib
 import json
 import os
@@ -423,7 +424,12 @@ class Cloud(object):
         """
         filters_dir = os.path.join(self.settings.compute_etc(compute),
                                    'rootwrap.d')
-        if not os.path.exists(os.path.join(filters_dir, 'fpga.filters')):
+        installed = os.path.join(filters_dir, 'fpga.filters')
+        shipped = os.path.join(aio_settings.REPO_DIR, 'etc', 'nova',
+                               'rootwrap.d', 'fpga.filters')
+        # Again after an upgrade changed the shipped file.
+        if not (os.path.exists(installed)
+                and filecmp.cmp(installed, shipped, shallow=False)):
             packages.install_rootwrap_filters(self.settings, filters_dir)
 
     def _state_directories(self):

@@ -26,6 +26,9 @@ Environment:
                         (default "simulated")
 ``FPGA_CLI_REUSE=0``    always reprogram: never hand out a free region
                         that already holds the requested IP core
+``FPGA_CLI_PACKAGE_CACHE=0``  fetch and verify the IP-core package from
+                        Glance on every burn, not only the first of an
+                        image
 ``FPGA_ERROR=1``        every command fails with its error code; a
                         comma-separated list of verbs (``erase``) makes
                         only those fail
@@ -38,20 +41,15 @@ Environment:
                         verifies the IP-core package
 """
 
-import argparse
-import datetime
 import json
-import logging
 import os
 import re
 import stat
 import sys
 import time
-import warnings
 
 from nova_fpga import exception
 from nova_fpga import glance_credentials
-from nova_fpga import ip_package
 from nova_fpga.simulator import state
 
 EXIT_OK = 0
@@ -104,6 +102,8 @@ class SimulatedFpga(object):
         self.dev_dir = environ.get('FPGA_CLI_DEV_DIR') or '/dev'
         self.board = environ.get('FPGA_CLI_BOARD') or DEFAULT_BOARD
         self.reuse = environ.get('FPGA_CLI_REUSE', '1') != '0'
+        self.cache_packages = environ.get('FPGA_CLI_PACKAGE_CACHE',
+                                          '1') != '0'
         failing = {verb.strip() for verb in
                    environ.get('FPGA_ERROR', '').split(',')} - {'', '0'}
         # Any other value than a list of verbs ("1") fails every verb.
@@ -178,8 +178,7 @@ class SimulatedFpga(object):
                         region.pop(field, None)
                     region.update(
                         image_id=image_id,
-                        programmed_at=datetime.datetime.now(
-                            datetime.timezone.utc).isoformat(),
+                        programmed_at=_utc_now(),
                         **(manifest or {}))
                 region.update(region_id=region_id, device_node=device_node,
                               reused=reused)
@@ -242,27 +241,31 @@ class SimulatedFpga(object):
         """Fetch and verify the IP core when Glance is configured.
 
         Returns the manifest fields to record, or None in simulation
-        without Glance, where the id is taken as an opaque string.
+        without Glance, where the id is taken as an opaque string. A
+        package verified before is not fetched again.
         """
-        environ = glance_credentials.glance_environment(self.environ)
-        if environ is None:
+        if glance_credentials.glance_environment(self.environ) is None:
             return None
-        # Imported only now: the Glance client takes a second to import.
-        from nova_fpga import glance
-        try:
-            source = glance.image_source_from_environment(environ)
-            image = source.get(image_id)
-            package = ip_package.verify_image(image, source.data(image_id))
-        except exception.FpgaError as e:
-            raise _burn_error(image_id, e.message)
-        manifest = package.manifest
-        if manifest.board and manifest.board != self.board:
+        verified = (self.state_file.verified_manifest(image_id)
+                    if self.cache_packages else None)
+        if verified is None:
+            from nova_fpga.simulator import ip_core
+            try:
+                manifest = ip_core.fetch_verified_manifest(self.environ,
+                                                           image_id)
+            except exception.FpgaError as e:
+                raise _burn_error(image_id, e.message)
+            verified = {'name': manifest.name, 'version': manifest.version,
+                        'sha256': manifest.sha256, 'board': manifest.board}
+            self.state_file.record_verified(image_id, verified)
+        board = verified.get('board')
+        if board and board != self.board:
             raise _burn_error(
                 image_id, 'no matching hardware found (package %s is for '
                 'board %r, this FPGA is %r)'
-                % (manifest.name, manifest.board, self.board))
-        return {'name': manifest.name, 'version': manifest.version,
-                'sha256': manifest.sha256}
+                % (verified.get('name'), board, self.board))
+        return {field: verified.get(field)
+                for field in ('name', 'version', 'sha256')}
 
     def _make_device(self, path, image_id):
         """Create the region's device node when running as root."""
@@ -276,6 +279,14 @@ class SimulatedFpga(object):
             raise _burn_error(image_id, 'cannot create device %s: %s'
                               % (path, e.strerror))
         return True
+
+
+def _utc_now():
+    # ISO 8601 as datetime writes it, without importing datetime.
+    now = time.time()
+    return '%s.%06d+00:00' % (time.strftime('%Y-%m-%dT%H:%M:%S',
+                                            time.gmtime(now)),
+                              now % 1 * 1e6)
 
 
 def _remove_device(path):
@@ -306,6 +317,7 @@ def _state_dir(environ):
 
 
 def _parser():
+    import argparse
     parser = argparse.ArgumentParser(
         prog='fpga-cli.py',
         description='Program, erase and query FPGA regions (simulated).',
@@ -323,20 +335,34 @@ def _parser():
     return parser
 
 
-def main(argv=None, environ=None):
+def _command(argv):
+    """(verb, argument) of a command line.
+
+    The forms Nova runs are read directly: building the argparse parser
+    costs more than the rest of a status call. argparse reads anything
+    else, so that help and usage errors stay its own.
+    """
+    if argv in (['status'], ['status', '--json']):
+        return 'status', len(argv) == 2
+    if (len(argv) == 2 and argv[0] in ('burn', 'erase')
+            and not argv[1].startswith('-')):
+        return tuple(argv)
     args = _parser().parse_args(argv)
-    # stderr carries the contract's one error line: the client libraries'
-    # warnings and log records must not mix into it.
-    warnings.simplefilter('ignore')
-    logging.getLogger().addHandler(logging.NullHandler())
+    if args.verb == 'status':
+        return 'status', args.json
+    return args.verb, args.image_id if args.verb == 'burn' else args.region_id
+
+
+def main(argv=None, environ=None):
+    verb, argument = _command(sys.argv[1:] if argv is None else list(argv))
     fpga = SimulatedFpga(os.environ if environ is None else environ)
     try:
-        if args.verb == 'status':
-            print(fpga.status(as_json=args.json))
-        elif args.verb == 'burn':
-            print(fpga.burn(args.image_id))
+        if verb == 'status':
+            print(fpga.status(as_json=argument))
+        elif verb == 'burn':
+            print(fpga.burn(argument))
         else:
-            fpga.erase(args.region_id)
+            fpga.erase(argument)
     except CommandError as e:
         print(str(e), file=sys.stderr)
         return e.exit_code

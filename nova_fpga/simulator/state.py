@@ -17,17 +17,24 @@ while it reads, changes and writes ``<state dir>/state.json``, and the
 file is replaced atomically (write a temporary file, fsync, rename), so
 concurrent burns never hand out one region twice and a crash never
 leaves a half-written file.
+
+``<state dir>/verified/<image id>.json`` keeps what the verification of
+an IP-core package found, so that a later burn of the same image need
+not fetch it again: Glance never changes the data of an image once it is
+uploaded, and Nova checks that the image is still there and trusted
+before every burn.
 """
 
 import contextlib
 import fcntl
 import json
 import os
-import tempfile
 
 STATE_FORMAT = 1
 STATE_FILE = 'state.json'
 LOCK_FILE = 'lock'
+VERIFIED_DIR = 'verified'
+_UUID_CHARACTERS = frozenset('0123456789abcdefABCDEF-')
 
 
 class StateError(Exception):
@@ -139,21 +146,59 @@ class StateFile(object):
         table.resize(total)
         return table
 
+    def verified_manifest(self, image_id):
+        """What verifying image_id's package found, or None."""
+        path = self._verified_path(image_id)
+        if path is None:
+            return None
+        try:
+            with open(path) as verified:
+                fields = json.load(verified)
+        except (OSError, ValueError):
+            return None
+        return fields if isinstance(fields, dict) else None
+
+    def record_verified(self, image_id, fields):
+        """Keep what verifying image_id's package found (best effort)."""
+        path = self._verified_path(image_id)
+        if path is None:
+            return
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            self._replace(path, fields)
+        except (OSError, StateError):
+            # Only a later burn's shortcut is lost.
+            pass
+
+    def _verified_path(self, image_id):
+        # Only a Glance id names a file: nothing else reaches a path.
+        if len(image_id) != 36 or not set(image_id) <= _UUID_CHARACTERS:
+            return None
+        return os.path.join(self.directory, VERIFIED_DIR,
+                            image_id.lower() + '.json')
+
     def save(self, table):
         """Replace the state file atomically (call with the lock held)."""
+        self._replace(self.path, table.to_dict())
+
+    @staticmethod
+    def _replace(path, document):
+        """Write document to path as JSON, atomically."""
+        # Imported here: status, which Nova polls, never saves, and
+        # tempfile is among the costlier imports of its start-up.
+        import tempfile
         try:
             fd, temporary = tempfile.mkstemp(prefix='.state-',
-                                             dir=self.directory)
+                                             dir=os.path.dirname(path))
             try:
                 with os.fdopen(fd, 'w') as state:
-                    json.dump(table.to_dict(), state, indent=1,
-                              sort_keys=True)
+                    json.dump(document, state, indent=1, sort_keys=True)
                     state.flush()
                     os.fsync(state.fileno())
-                os.replace(temporary, self.path)
+                os.replace(temporary, path)
             except BaseException:
                 os.unlink(temporary)
                 raise
         except OSError as e:
             raise StateError('cannot write FPGA state file %s: %s'
-                             % (self.path, e.strerror))
+                             % (path, e.strerror))

@@ -147,7 +147,7 @@ def test_4_fpga_server_on_compute1(cloud):
     assert server['OS-EXT-SRV-ATTR:host'] == 'compute1'
     assert _used_regions(cloud) == 'Used regions: 1/2'
     (region,) = _region_of(cloud, walk['fpga_image'])
-    # fpga-cli.py, run by nova-compute through nova-rootwrap, fetched the
+    # fpga-cli.py, run by nova-compute, fetched the
     # package from Glance and checked it before the burn.
     (programmed,) = [r for r in _regions(cloud) if r['region_id'] == region]
     assert programmed['sha256'] == walk['manifest']['sha256']

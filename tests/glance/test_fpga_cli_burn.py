@@ -143,6 +143,48 @@ def test_package_for_another_board_finds_no_hardware(glance_server,
     assert_refused(fpga_with_glance, image_id, 'no matching hardware found')
 
 
+def burn_and_erase(environ, image_id):
+    burned = fpga_sim.run_fpga_cli(environ, 'burn', image_id)
+    assert burned.returncode == 0, burned.stderr
+    erased = fpga_sim.run_fpga_cli(environ, 'erase', burned.stdout.strip())
+    assert erased.returncode == 0, erased.stderr
+
+
+# Nothing listens on the discard port: Glance is unreachable there.
+UNREACHABLE_GLANCE = {'OS_IMAGE_URL': 'http://127.0.0.1:9'}
+
+
+def test_a_package_verified_once_is_not_fetched_again(glance_server,
+                                                      fpga_with_glance):
+    data, manifest = package()
+    image_id = upload(glance_server, data, manifest)
+    burn_and_erase(fpga_with_glance, image_id)
+    offline = dict(fpga_with_glance, **UNREACHABLE_GLANCE)
+    burn_and_erase(offline, image_id)
+    assert_refused(dict(offline, FPGA_CLI_PACKAGE_CACHE='0'), image_id,
+                   '127.0.0.1:9')
+
+
+def test_a_refused_package_is_fetched_again(glance_server,
+                                            fpga_with_glance):
+    _, manifest = package()
+    tampered = zips.zip_of({'manifest.json': json.dumps(manifest),
+                            'lzo.bit': BITSTREAM + b'backdoor'})
+    image_id = upload(glance_server, tampered, manifest)
+    assert_refused(fpga_with_glance, image_id, 'but its manifest says')
+    assert_refused(dict(fpga_with_glance, **UNREACHABLE_GLANCE), image_id,
+                   '127.0.0.1:9')
+
+
+def test_a_package_verified_before_is_checked_against_the_board(
+        glance_server, fpga_with_glance):
+    data, manifest = package()
+    image_id = upload(glance_server, data, manifest)
+    burn_and_erase(fpga_with_glance, image_id)
+    fpga_with_glance['FPGA_CLI_BOARD'] = 'arria10'
+    assert_refused(fpga_with_glance, image_id, 'no matching hardware found')
+
+
 def test_dedicated_cloud_in_clouds_yaml_is_used_without_variables(
         glance_server, tmp_path):
     # Nova runs fpga-cli through rootwrap, which clears the environment:

@@ -182,3 +182,7 @@ def test_from_conf_reads_the_options():
     client = fpga_cli.FpgaCli.from_conf(conf)
     assert (client.executable, client.timeout, client.root_helper,
             client.simulation) == (sys.executable, 7, None, True)
+    # The rootwrap daemon is the default way for a Nova that is not root.
+    assert client.root_helper_daemon == (
+        'sudo nova-rootwrap-daemon /etc/nova/rootwrap.conf')
+    assert client.use_root_helper == (os.geteuid() != 0)
