@@ -117,6 +117,12 @@ def placement_conf(settings, secrets):
             'connection': secrets.db_url(settings, 'placement')},
         'api': {'auth_strategy': 'keystone'},
         'keystone_authtoken': _authtoken(settings, secrets, 'placement'),
+        # Placement retries a write that lost a provider generation race
+        # inside the transaction that lost it: on MariaDB's repeatable
+        # read the retry checks capacity against the old snapshot and
+        # can claim a region another request just took. With one try
+        # the conflict goes back to Nova, which retries afresh.
+        'placement': {'allocation_conflict_retry_count': 1},
     })
 
 

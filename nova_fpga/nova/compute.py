@@ -33,6 +33,7 @@ The patched ``nova.compute.manager`` calls:
 """
 
 import contextlib
+import threading
 
 from nova import exception as nova_exception
 from nova.image import glance as nova_glance
@@ -76,14 +77,28 @@ def build_instance_hooks(context, instance):
     A FatalHookException from a hook propagates, so that Nova's build
     error handling reschedules the build (with the hook's message as the
     reason). Any failure of the body erases the region a hook programmed.
+    The host's region counts are stored while the body runs, and before
+    this returns.
     """
     try:
         check_before_burn(context, instance)
         _build_instance_hook_point(context=context, instance=instance)
         _refuse_region_held_by_another(context, instance)
+        refresh = None
         if _region_of(instance):
-            resource_tracker.refresh_region_counts(context, instance)
-        yield
+            # Beside the spawn rather than before it: the counts need to
+            # be fresh only once the build is over, and storing them (an
+            # fpga-cli status, a wait for the resource tracker's lock, a
+            # compute node read and save) would add to every FPGA boot.
+            refresh = threading.Thread(
+                target=resource_tracker.refresh_region_counts,
+                args=(context, instance), daemon=True)
+            refresh.start()
+        try:
+            yield
+        finally:
+            if refresh is not None:
+                refresh.join()
     except Exception:
         if release_region_of_failed_build(instance):
             resource_tracker.refresh_region_counts(context, instance)

@@ -26,8 +26,8 @@ The patched ``nova.compute.resource_tracker`` calls:
 An FPGA that is not accessible, or a tool that answers outside its
 contract, is logged and reported as zero free regions: the periodic task
 never fails because of the FPGA. The region total is kept then (and
-reserved whole in Placement), because Placement refuses to shrink an
-inventory below the regions instances hold.
+reserved whole in Placement): an inventory cannot drop to no regions
+while instances hold some, as Placement refuses to remove it.
 
 Before the counts are read, ``update_compute_node`` reaps the regions no
 live instance of the host holds (:mod:`nova_fpga.reconcile`), so that

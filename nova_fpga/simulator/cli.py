@@ -244,11 +244,11 @@ class SimulatedFpga(object):
         without Glance, where the id is taken as an opaque string. A
         package verified before is not fetched again.
         """
-        if glance_credentials.glance_environment(self.environ) is None:
-            return None
         verified = (self.state_file.verified_manifest(image_id)
                     if self.cache_packages else None)
         if verified is None:
+            if glance_credentials.glance_environment(self.environ) is None:
+                return None
             from nova_fpga.simulator import ip_core
             try:
                 manifest = ip_core.fetch_verified_manifest(self.environ,

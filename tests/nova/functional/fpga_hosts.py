@@ -43,21 +43,26 @@ from oslo_concurrency import processutils
 
 from nova.compute import manager as compute_manager
 
+from nova_fpga.nova import resource_tracker
+
 FPGA_CLI = os.path.join(os.path.dirname(sys.executable), 'fpga-cli.py')
 
 _current = threading.local()
 
 
-def _on_host(method):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        previous = getattr(_current, 'host', None)
-        _current.host = self.host
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            _current.host = previous
-    return wrapper
+def _on_host(host_of):
+    """Decorator: the call runs for the host host_of(*args) names."""
+    def decorator(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            previous = getattr(_current, 'host', None)
+            _current.host = host_of(*args)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _current.host = previous
+        return wrapper
+    return decorator
 
 
 class FpgaHostsFixture(fixtures.Fixture):
@@ -90,7 +95,13 @@ class FpgaHostsFixture(fixtures.Fixture):
             original = getattr(compute_manager.ComputeManager, name)
             self.useFixture(fixtures.MonkeyPatch(
                 'nova.compute.manager.ComputeManager.' + name,
-                _on_host(original)))
+                _on_host(lambda manager, *args: manager.host)(original)))
+        # A build stores its host's region counts from a thread of its
+        # own, which inherits nothing thread-local: the instance's host.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_fpga.nova.resource_tracker.refresh_region_counts',
+            _on_host(lambda context, instance, *args: instance.host)(
+                resource_tracker.refresh_region_counts)))
         real_execute = processutils.execute
 
         def execute(*cmd, **kwargs):
