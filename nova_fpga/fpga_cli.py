@@ -344,8 +344,8 @@ class FpgaCli(object):
         through_helper = elapsed is not None
         if through_helper and exit_code == EXIT_ROOTWRAP_NOT_FOUND:
             return exception.FpgaCliNotFound(
-                'cannot run fpga-cli: rootwrap did not find timeout or '
-                'fpga_exec %r on its exec_dirs' % self.executable)
+                'cannot run fpga-cli %r: rootwrap did not find timeout on '
+                'its exec_dirs' % self.executable)
         if through_helper and exit_code == EXIT_ROOTWRAP_UNAUTHORIZED:
             return exception.FpgaConfigError(
                 'rootwrap refused "%s": is fpga.filters installed in the '

@@ -150,3 +150,15 @@ def test_a_hung_tool_is_killed_at_the_timeout(fpga, rootwrap_conf,
     # helper still serves the next command.
     assert tool_processes(fpga['FPGA_CLI_STATE_DIR']) == []
     assert client.status() == (0, 2)
+
+
+def test_rootwrap_without_timeout_on_its_exec_dirs(fpga, tmp_path):
+    conf = tmp_path / 'no-timeout.conf'
+    conf.write_text(
+        '[DEFAULT]\nfilters_path = %s\nexec_dirs = %s\nuse_syslog = False\n'
+        % (os.path.join(fpga_sim.ETC, 'nova', 'rootwrap.d'), tmp_path))
+    client = through_rootwrap(str(conf))
+    with pytest.raises(exception.FpgaCliNotFound) as missing:
+        client.status()
+    assert 'did not find timeout' in str(missing.value)
+    assert "'fpga-cli.py'" in str(missing.value)
