@@ -21,12 +21,14 @@ register
     The service project, the service users (admin and service roles),
     and the catalog's services and endpoints. Idempotent.
 wait-computes
-    Waits until the named nova-compute services are up, maps them to the
+    Waits until the named nova-compute services are up (and, for those
+    given a start time, have reported since it), maps them to the
     cell (running the given discover command) and waits until Placement
     has their resource providers, with the FPGA regions of each as
     CUSTOM_FPGA_REGION inventory.
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -145,9 +147,20 @@ def wait_computes(request):
     hosts = request['hosts']
     timeout = request['timeout']
 
+    started = request.get('started') or {}
+
+    def reported_since_start(service):
+        if service.host not in started or not service.updated_at:
+            return service.host not in started
+        updated = datetime.datetime.fromisoformat(service.updated_at)
+        if updated.tzinfo is None:
+            updated = updated.replace(tzinfo=datetime.timezone.utc)
+        return updated.timestamp() >= started[service.host]
+
     def services_up():
         up = {service.host for service in conn.compute.services(
-            binary='nova-compute') if service.state == 'up'}
+            binary='nova-compute')
+            if service.state == 'up' and reported_since_start(service)}
         missing = sorted(set(hosts) - up)
         return not missing, 'not up yet: %s' % ', '.join(missing)
 

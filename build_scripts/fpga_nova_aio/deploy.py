@@ -682,9 +682,15 @@ class Cloud(object):
         if s.runs_controller:
             watched += [self.nova_service('nova-conductor')]
             watched += self.schedulers()
+        pids = {c.name: self.nova_compute(c).pid() for c in s.computes}
         request = {
             'auth': self._admin_auth(),
             'hosts': {c.name: c.fpga_regions for c in s.computes},
+            # A service record a compute wrote before a restart still
+            # reads "up": only one written since its process started
+            # says it serves.
+            'started': {name: processes.started_at(pid)
+                        for name, pid in pids.items() if pid},
             'timeout': COMPUTE_TIMEOUT,
             # A compute-only machine waits for the controller's periodic
             # host discovery instead.

@@ -52,6 +52,17 @@ def start_time(pid):
     return int(fields[19]) if fields else None
 
 
+def started_at(pid):
+    """When the process started, in seconds since the epoch, or None."""
+    ticks = start_time(pid)
+    if ticks is None:
+        return None
+    with open('/proc/stat') as stream:
+        boot = next(int(line.split()[1]) for line in stream
+                    if line.startswith('btime '))
+    return boot + ticks / os.sysconf('SC_CLK_TCK')
+
+
 def is_zombie(pid):
     fields = _proc_stat(pid)
     return fields is not None and fields[0] == 'Z'

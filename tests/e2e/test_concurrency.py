@@ -229,3 +229,22 @@ def test_4_placement_alone_never_hands_out_a_region_twice(cloud):
     cloud.note('%d rounds of %d region claims at once straight to '
                'Placement: each 4 claimed, none over a provider\'s regions'
                % (rounds, BOOTS))
+
+
+def test_5_a_boot_right_after_a_restart(cloud):
+    """restart returns once every compute serves: a boot at once lands.
+
+    A compute's service record from before the restart still reads "up";
+    a boot scheduled to it before the new process listens is lost, and
+    the compute puts it in ERROR when it starts.
+    """
+    command = cloud.aio_command('restart', '--computes', COMPUTES,
+                                '--schedulers', str(SCHEDULER_PROCESSES))
+    assert subprocess.run(command, stdin=subprocess.DEVNULL).returncode == 0
+    server = json.loads(cloud.sh(
+        'openstack server create --flavor fpga-lzo --image ubuntu_lzo '
+        '--nic none --wait -f json after-restart').stdout)
+    assert server['status'] == 'ACTIVE'
+    cloud.sh('openstack server delete --wait after-restart')
+    for host in FPGA_HOSTS:
+        assert _views(cloud, host) == (0, 0, 0)
