@@ -120,9 +120,10 @@ def claim(placement, aggregate, consumer, project_id, user_id):
                                       body)
             if response.status_code == 204:
                 return True
-            errors = (response.json().get('errors') or [{}]
-                      if response.status_code == 409 else [{}])
-            if errors[0].get('code') != 'placement.concurrent_update':
+            code = None
+            if response.status_code == 409:
+                code = (response.json().get('errors') or [{}])[0].get('code')
+            if code != 'placement.concurrent_update':
                 break  # full, or refused otherwise: the next candidate
     return False
 

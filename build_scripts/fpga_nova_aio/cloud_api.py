@@ -150,8 +150,10 @@ def wait_computes(request):
     started = request.get('started') or {}
 
     def reported_since_start(service):
-        if service.host not in started or not service.updated_at:
-            return service.host not in started
+        if service.host not in started:
+            return True
+        if not service.updated_at:
+            return False
         updated = datetime.datetime.fromisoformat(service.updated_at)
         if updated.tzinfo is None:
             updated = updated.replace(tzinfo=datetime.timezone.utc)

@@ -12,9 +12,10 @@
 
 """Fetching and verifying the IP core a burn programs.
 
-Kept apart from :mod:`nova_fpga.simulator.cli` so that ``status`` and
-``erase``, which Nova runs far more often than ``burn``, do not pay for
-importing the package checks and the Glance client.
+Kept apart from :mod:`nova_fpga.simulator.cli`, which imports it only
+for a burn that must fetch a package: ``status`` and ``erase``, which
+Nova runs far more often, do not pay for importing the package checks
+and the Glance client (about a second).
 """
 
 import logging
@@ -35,7 +36,8 @@ def fetch_verified_manifest(environ, image_id):
     # warnings and log records must not mix into it.
     warnings.simplefilter('ignore')
     logging.getLogger().addHandler(logging.NullHandler())
-    # Imported only now: the Glance client takes a second to import.
+    # Imported only now, for the same reason: importing the client
+    # libraries can already warn.
     from nova_fpga import glance
     source = glance.image_source_from_environment(glance_environ)
     image = source.get(image_id)
