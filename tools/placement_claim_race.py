@@ -92,13 +92,11 @@ def create_providers(placement, aggregate, count=2):
         provider = placement.checked('POST', '/resource_providers', {
             'name': 'claim-race-%s-%d' % (aggregate[:8], number)}).json()
         providers.append(provider['uuid'])
-        placement.checked(
+        aggregates = placement.checked(
             'PUT', '/resource_providers/%s/aggregates' % provider['uuid'],
             {'aggregates': [aggregate],
              'resource_provider_generation': provider['generation']})
-        generation = placement.checked(
-            'GET', '/resource_providers/' + provider['uuid']).json()[
-                'generation']
+        generation = aggregates.json()['resource_provider_generation']
         placement.checked(
             'PUT', '/resource_providers/%s/inventories' % provider['uuid'],
             {'inventories': _inventories(),

@@ -109,12 +109,20 @@ def test_unparseable_manifest_is_refused(glance_server, fpga_with_glance):
     assert_refused(fpga_with_glance, image_id, 'is not valid JSON')
 
 
-def test_bitstream_not_matching_its_sha256_is_refused(glance_server,
-                                                      fpga_with_glance):
+def upload_tampered(glance_server):
+    """A package whose bitstream differs from its manifest's sha256.
+
+    Returns its image id and the manifest.
+    """
     _, manifest = package()
     tampered = zips.zip_of({'manifest.json': json.dumps(manifest),
                             'lzo.bit': BITSTREAM + b'backdoor'})
-    image_id = upload(glance_server, tampered, manifest)
+    return upload(glance_server, tampered, manifest), manifest
+
+
+def test_bitstream_not_matching_its_sha256_is_refused(glance_server,
+                                                      fpga_with_glance):
+    image_id, manifest = upload_tampered(glance_server)
     assert_refused(fpga_with_glance, image_id,
                    'but its manifest says %s' % manifest['sha256'])
 
@@ -167,10 +175,7 @@ def test_a_package_verified_once_is_not_fetched_again(glance_server,
 
 def test_a_refused_package_is_fetched_again(glance_server,
                                             fpga_with_glance):
-    _, manifest = package()
-    tampered = zips.zip_of({'manifest.json': json.dumps(manifest),
-                            'lzo.bit': BITSTREAM + b'backdoor'})
-    image_id = upload(glance_server, tampered, manifest)
+    image_id, _ = upload_tampered(glance_server)
     assert_refused(fpga_with_glance, image_id, 'but its manifest says')
     assert_refused(dict(fpga_with_glance, **UNREACHABLE_GLANCE), image_id,
                    '127.0.0.1:9')
