@@ -41,9 +41,7 @@ Environment:
                         verifies the IP-core package
 """
 
-import json
 import os
-import re
 import stat
 import sys
 import time
@@ -63,7 +61,7 @@ DEFAULT_BOARD = 'simulated'
 # Region device nodes get the numbers of /dev/zero: harmless to open,
 # read and write, and present on every Linux host.
 DEVICE_TEMPLATE = '/dev/zero'
-DEVICE_NAME_RE = re.compile(r'[A-Za-z0-9_-]{1,64}\Z')
+DEVICE_NAME_PATTERN = r'[A-Za-z0-9_-]{1,64}\Z'
 # What a free region keeps of the IP core it held, so that a later burn
 # of the same IP core can hand it out without reprogramming it.
 LOADED_FIELDS = ('image_id', 'name', 'version', 'sha256', 'programmed_at')
@@ -119,8 +117,9 @@ class SimulatedFpga(object):
                 time.sleep(3600)
 
     def _device_name(self):
+        import re
         name = self.environ.get('FPGA_CLI_DEV_NAME') or 'fpga'
-        if not DEVICE_NAME_RE.match(name):
+        if not re.match(DEVICE_NAME_PATTERN, name):
             raise state.StateError(
                 'FPGA_CLI_DEV_NAME=%r is not the start of a file name '
                 '(letters, digits, "-" and "_")' % name)
@@ -143,11 +142,19 @@ class SimulatedFpga(object):
             raise _status_error()
         try:
             with self.state_file.locked():
-                table = self.state_file.load(self._total())
+                total = self._total()
+                counts = (None if as_json
+                          else self.state_file.usage(total))
+                if counts is None:
+                    table = self.state_file.load(total)
+                    counts = table.used, table.total
         except state.StateError as e:
             raise _status_error(str(e))
         if not as_json:
-            return 'Used regions: %d/%d' % (table.used, table.total)
+            return 'Used regions: %d/%d' % counts
+        # Imported here: the JSON modules are most of what a plain
+        # status, which Nova polls, would otherwise cost.
+        import json
         return json.dumps({
             'used': table.used, 'total': table.total, 'board': self.board,
             'regions': [_describe(region) for region in table.regions],

@@ -18,6 +18,11 @@ file is replaced atomically (write a temporary file, fsync, rename), so
 concurrent burns never hand out one region twice and a crash never
 leaves a half-written file.
 
+``<state dir>/usage`` holds the counts ``status`` prints, with the
+identity of the state file they were taken from, so that the status
+poll Nova runs most often reads one short line instead of parsing the
+state (its JSON parser is most of a status call's cost).
+
 ``<state dir>/verified/<image id>.json`` keeps what the verification of
 an IP-core package found, so that a later burn of the same image need
 not fetch it again: Glance never changes the data of an image once it is
@@ -27,11 +32,11 @@ before every burn.
 
 import contextlib
 import fcntl
-import json
 import os
 
 STATE_FORMAT = 1
 STATE_FILE = 'state.json'
+USAGE_FILE = 'usage'
 LOCK_FILE = 'lock'
 VERIFIED_DIR = 'verified'
 _UUID_CHARACTERS = frozenset('0123456789abcdefABCDEF-')
@@ -103,6 +108,12 @@ class RegionTable(object):
         return cls(data['regions'], data['next_burn'])
 
 
+def _identity(file_stat):
+    """What changes whenever the state file is replaced or written."""
+    return [str(file_stat.st_ino), str(file_stat.st_mtime_ns),
+            str(file_stat.st_size)]
+
+
 def _free_region(index):
     return {'index': index, 'region_id': None}
 
@@ -113,6 +124,7 @@ class StateFile(object):
     def __init__(self, directory):
         self.directory = directory
         self.path = os.path.join(directory, STATE_FILE)
+        self.usage_path = os.path.join(directory, USAGE_FILE)
 
     @contextlib.contextmanager
     def locked(self):
@@ -127,6 +139,26 @@ class StateFile(object):
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
+    def usage(self, total):
+        """(used, total) as the last save left them, or None.
+
+        None unless the usage file describes the state file as it is now
+        and total regions: after a crash between the two writes, an edit
+        by hand or a change of FPGA_CLI_REGIONS, the caller loads the
+        table instead. Call with the lock held.
+        """
+        try:
+            with open(self.usage_path) as usage:
+                recorded = usage.read()
+            current = _identity(os.stat(self.path))
+        except OSError:
+            return None
+        fields = recorded.split()
+        if (len(fields) != 2 + len(current) or fields[2:] != current
+                or fields[1] != str(total) or not fields[0].isdigit()):
+            return None
+        return int(fields[0]), total
+
     def load(self, total):
         """The region table (call with the lock held)."""
         try:
@@ -137,6 +169,7 @@ class StateFile(object):
         except OSError as e:
             raise StateError('cannot read FPGA state file %s: %s'
                              % (self.path, e.strerror))
+        import json
         try:
             table = RegionTable.from_dict(json.loads(text))
         except ValueError as e:
@@ -151,6 +184,7 @@ class StateFile(object):
         path = self._verified_path(image_id)
         if path is None:
             return None
+        import json
         try:
             with open(path) as verified:
                 fields = json.load(verified)
@@ -180,12 +214,24 @@ class StateFile(object):
     def save(self, table):
         """Replace the state file atomically (call with the lock held)."""
         self._replace(self.path, table.to_dict())
+        # Best effort and not synced: usage() checks the file against the
+        # state file, so a stale, torn or missing one only costs a load.
+        try:
+            written = self.usage_path + '.new'
+            with open(written, 'w') as usage:
+                usage.write(' '.join(
+                    [str(table.used), str(table.total)]
+                    + _identity(os.stat(self.path))) + '\n')
+            os.replace(written, self.usage_path)
+        except OSError:
+            pass
 
     @staticmethod
     def _replace(path, document):
         """Write document to path as JSON, atomically."""
         # Imported here: status, which Nova polls, never saves, and
         # tempfile is among the costlier imports of its start-up.
+        import json
         import tempfile
         try:
             fd, temporary = tempfile.mkstemp(prefix='.state-',

@@ -16,6 +16,8 @@ import concurrent.futures
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -234,3 +236,53 @@ def test_burn_creates_and_erase_removes_a_character_device(fpga):
         assert device.read(4) == b'\0\0\0\0'
     assert run_fpga_cli(fpga, 'erase', region).returncode == 0
     assert not os.path.exists(region)
+
+
+def _modules_after_status(environ):
+    """The modules a plain status loads, in a process of its own."""
+    script = ('import sys; from nova_fpga.simulator import cli; '
+              'code = cli.main(["status"]); '
+              'print(" ".join(sorted(sys.modules)), file=sys.stderr); '
+              'sys.exit(code)')
+    result = subprocess.run([sys.executable, '-c', script], env=environ,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, set(result.stderr.split())
+
+
+def test_status_after_a_burn_reads_the_usage_file_not_the_state(fpga):
+    burn(fpga)
+    printed, modules = _modules_after_status(fpga)
+    assert printed == 'Used regions: 1/2\n'
+    # Parsing the JSON state is most of a status call's cost.
+    assert 'json' not in modules
+
+
+def test_status_loads_the_state_when_the_usage_file_is_stale(fpga):
+    region = burn(fpga)
+    state_dir = fpga['FPGA_CLI_STATE_DIR']
+    with open(os.path.join(state_dir, 'usage')) as f:
+        after_burn = f.read()
+    assert run_fpga_cli(fpga, 'erase', region).returncode == 0
+    # A crash between the state file's write and the usage file's
+    # leaves the usage of the state before.
+    with open(os.path.join(state_dir, 'usage'), 'w') as f:
+        f.write(after_burn)
+    printed, modules = _modules_after_status(fpga)
+    assert printed == 'Used regions: 0/2\n'
+    assert 'json' in modules
+
+
+@pytest.mark.parametrize('usage', ['', 'garbage\n', '9 2 1 2 3\n',
+                                   '-1 2 0 0 0\n'])
+def test_a_bad_usage_file_never_reaches_status(fpga, usage):
+    burn(fpga)
+    with open(os.path.join(fpga['FPGA_CLI_STATE_DIR'], 'usage'), 'w') as f:
+        f.write(usage)
+    assert status(fpga) == 'Used regions: 1/2\n'
+
+
+def test_usage_file_is_for_the_region_count_it_was_written_with(fpga):
+    burn(fpga)
+    fpga['FPGA_CLI_REGIONS'] = '3'
+    assert status(fpga) == 'Used regions: 1/3\n'
