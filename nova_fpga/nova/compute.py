@@ -76,33 +76,29 @@ def build_instance_hooks(context, instance):
 
     A FatalHookException from a hook propagates, so that Nova's build
     error handling reschedules the build (with the hook's message as the
-    reason). Any failure of the body erases the region a hook programmed.
-    The host's region counts are stored while the body runs, and before
-    this returns.
+    reason). Any failure of the body erases the region a hook programmed,
+    and stores the host's region counts before this returns. After a
+    build that succeeded, a thread of its own stores them.
     """
     try:
         check_before_burn(context, instance)
         _build_instance_hook_point(context=context, instance=instance)
         _refuse_region_held_by_another(context, instance)
-        refresh = None
-        if _region_of(instance):
-            # Beside the spawn rather than before it: the counts need to
-            # be fresh only once the build is over, and storing them (an
-            # fpga-cli status, a wait for the resource tracker's lock, a
-            # compute node read and save) would add to every FPGA boot.
-            refresh = threading.Thread(
-                target=resource_tracker.refresh_region_counts,
-                args=(context, instance), daemon=True)
-            refresh.start()
-        try:
-            yield
-        finally:
-            if refresh is not None:
-                refresh.join()
+        yield
     except Exception:
         if release_region_of_failed_build(instance):
             resource_tracker.refresh_region_counts(context, instance)
         raise
+    if _region_of(instance):
+        # Not waited for: storing the counts (an fpga-cli status, the
+        # resource tracker's lock, a compute node read and save) takes
+        # about as long as the rest of the FPGA work of a boot, and
+        # beside the spawn it still competes with it for the CPU.
+        # Placement, not these counts, keeps builds off a used region:
+        # FpgaFilter may only count the new region as free a moment
+        # longer. A delete, which frees one, stores them before it ends.
+        threading.Thread(target=resource_tracker.refresh_region_counts,
+                         args=(context, instance), daemon=True).start()
 
 
 def check_before_burn(context, instance, conf=None):

@@ -229,13 +229,14 @@ class StateFile(object):
     @staticmethod
     def _replace(path, document):
         """Write document to path as JSON, atomically."""
-        # Imported here: status, which Nova polls, never saves, and
-        # tempfile is among the costlier imports of its start-up.
         import json
-        import tempfile
+        # Named by the process rather than by tempfile, whose import is
+        # among the costlier ones of a burn: no two processes that write
+        # at once share a temporary file.
+        temporary = '%s.%d.new' % (path, os.getpid())
         try:
-            fd, temporary = tempfile.mkstemp(prefix='.state-',
-                                             dir=os.path.dirname(path))
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                         0o600)
             try:
                 with os.fdopen(fd, 'w') as state:
                     json.dump(document, state, indent=1, sort_keys=True)

@@ -286,3 +286,10 @@ def test_usage_file_is_for_the_region_count_it_was_written_with(fpga):
     burn(fpga)
     fpga['FPGA_CLI_REGIONS'] = '3'
     assert status(fpga) == 'Used regions: 1/3\n'
+
+
+def test_saves_leave_no_temporary_file_behind(fpga):
+    region = burn(fpga)
+    assert run_fpga_cli(fpga, 'erase', region).returncode == 0
+    assert sorted(os.listdir(fpga['FPGA_CLI_STATE_DIR'])) == [
+        'lock', 'state.json', 'usage']
