@@ -15,10 +15,13 @@
 The fpga_hooks plug-ins call these two functions and nothing else, so the
 rules live here, tested once for every Nova release.
 
-Between a burn and the instance's save, a region is programmed but no
-instance records it yet. :data:`BUILDS` keeps those builds in view, so
-that the reaping of orphaned regions (:mod:`nova_fpga.reconcile`) never
-takes such a region for an orphan.
+A build burns its region (:func:`program_instance_region`), then saves it
+on the instance beside the driver's spawn (:func:`start_recording`): the
+Docker driver waits for that record before it starts the container
+(:func:`wait_for_record`). Between the burn and the save, a region is
+programmed but no instance records it yet. :data:`BUILDS` keeps those
+builds in view, so that the reaping of orphaned regions
+(:mod:`nova_fpga.reconcile`) never takes such a region for an orphan.
 """
 
 import collections
@@ -59,14 +62,21 @@ class BuildsInProgress(object):
 
     @contextlib.contextmanager
     def build(self, host, instance_uuid):
-        with self._lock:
-            self._builds[(host, instance_uuid)] = None
-            self._changes[host] += 1
+        self.begin(host, instance_uuid)
         try:
             yield
         finally:
-            with self._lock:
-                self._builds.pop((host, instance_uuid), None)
+            self.end(host, instance_uuid)
+
+    def begin(self, host, instance_uuid):
+        with self._lock:
+            self._builds[(host, instance_uuid)] = None
+            self._changes[host] += 1
+
+    def end(self, host, instance_uuid):
+        """End the build (again: nothing)."""
+        with self._lock:
+            if self._builds.pop((host, instance_uuid), False) is not False:
                 self._changes[host] += 1
 
     def record(self, host, instance_uuid, region_id):
@@ -123,12 +133,16 @@ def requested_ip_id(instance, conf=None):
 
 
 def program_instance_region(instance, conf=None):
-    """Burn the IP core the instance asks for; record the region.
+    """Burn the IP core the instance asks for; set instance.fpga_device.
 
     Returns the region id, or None when the instance asks for no IP core.
     Raises FpgaBuildFailed (a FatalHookException, so Nova stops the build
-    and reschedules it) naming fpga-cli's error. A region that was burned
-    but could not be recorded on the instance is erased again.
+    and reschedules it) naming fpga-cli's error.
+
+    The region is not saved on the instance yet (:func:`start_recording`
+    does that), and the build stays in :data:`BUILDS` until the caller
+    calls :func:`end_build`, after releasing the region if the build
+    failed.
     """
     conf = conf or fpga_conf.CONF
     try:
@@ -144,7 +158,8 @@ def program_instance_region(instance, conf=None):
         raise exception.FpgaBuildFailed(
             'Cannot program an FPGA region: %s' % e.message)
     host = getattr(instance, 'host', None)
-    with BUILDS.build(host, instance.uuid):
+    BUILDS.begin(host, instance.uuid)
+    try:
         try:
             region_id = client.burn(ip_id)
         except exception.FpgaError as e:
@@ -162,19 +177,94 @@ def program_instance_region(instance, conf=None):
             # Not erased: that would take it from the build holding it.
             raise exception.FpgaBuildFailed(exception.RegionInUse(
                 region_id, holder, instance.uuid).message)
-        LOG.info('Programmed FPGA region %(region)s with IP core %(ip)s '
-                 'for instance %(instance)s',
-                 {'region': region_id, 'ip': ip_id,
-                  'instance': instance.uuid})
-        try:
-            instance.fpga_device = region_id
-            instance.save()
-        except Exception as e:
-            _erase(instance, region_id, conf)
-            raise exception.FpgaBuildFailed(
-                'Cannot record FPGA region %s on instance %s: %s'
-                % (region_id, instance.uuid, e))
+    except BaseException:
+        BUILDS.end(host, instance.uuid)
+        raise
+    LOG.info('Programmed FPGA region %(region)s with IP core %(ip)s '
+             'for instance %(instance)s',
+             {'region': region_id, 'ip': ip_id, 'instance': instance.uuid})
+    instance.fpga_device = region_id
     return region_id
+
+
+class RegionRecording(object):
+    """Saving a build's region on its instance, from a thread of its own.
+
+    :param check: called first with the instance; raises FpgaBuildFailed
+        to refuse the region (after setting instance.fpga_device to None
+        when the region is not the build's to release).
+    """
+
+    def __init__(self, instance, check):
+        self._instance = instance
+        self._check = check
+        self._failure = None
+        self._thread = threading.Thread(target=self._record, daemon=True)
+
+    def _record(self):
+        instance = self._instance
+        try:
+            self._check(instance)
+            try:
+                instance.save()
+            except Exception as e:
+                raise exception.FpgaBuildFailed(
+                    'Cannot record FPGA region %s on instance %s: %s'
+                    % (instance.fpga_device, instance.uuid, e))
+        except Exception as e:
+            self._failure = e
+
+    def start(self):
+        self._thread.start()
+
+    def join(self):
+        self._thread.join()
+
+    def wait(self):
+        """Wait for the record; raise what made it fail."""
+        self.join()
+        if self._failure is not None:
+            raise self._failure
+
+
+# instance uuid -> its RegionRecording, while the build runs.
+_RECORDINGS = {}
+
+
+def start_recording(instance, check):
+    """Start saving the instance's new region beside the spawn.
+
+    Call :func:`stop_recording` when the build ends, whatever happened.
+    """
+    recording = RegionRecording(instance, check)
+    _RECORDINGS[instance.uuid] = recording
+    recording.start()
+    return recording
+
+
+def stop_recording(instance):
+    """Wait for the record of a build that ends, and forget it."""
+    recording = _RECORDINGS.pop(instance.uuid, None)
+    if recording is not None:
+        recording.join()
+
+
+def wait_for_record(instance):
+    """Block until the instance's region is saved on it.
+
+    The Docker driver calls this before it starts a container: no
+    container runs with a region that is refused, or not recorded on its
+    instance. Raises FpgaBuildFailed when the record failed; returns at
+    once for an instance whose build programmed no region.
+    """
+    recording = _RECORDINGS.get(instance.uuid)
+    if recording is not None:
+        recording.wait()
+
+
+def end_build(instance):
+    """End the instance's build in BUILDS (after any release)."""
+    BUILDS.end(getattr(instance, 'host', None), instance.uuid)
 
 
 def erase_instance_region(instance, conf=None):

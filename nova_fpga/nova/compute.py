@@ -16,23 +16,26 @@ The patched ``nova.compute.manager`` calls:
 
 * ``build_instance_hooks(context, instance)`` around ``driver.spawn``,
   after the resource claim: the ``build_instance`` pre-hooks (fpga_hooks
-  burns the region and saves ``instance.fpga_device``) run before the
+  burns the region and sets ``instance.fpga_device``) run before the
   guest is spawned, the post-hooks after it. When anything fails after a
   region was burned, the region is erased before Nova reschedules, so the
   host leaks nothing. Before any hook runs, what must never be burned is
-  refused (:func:`check_before_burn`); after them, a region another
-  instance of the host holds is refused.
+  refused (:func:`check_before_burn`); after them, beside the spawn, a
+  region another instance of the host holds is refused, and the region
+  is saved on the instance (:func:`nova_fpga.regions.start_recording`).
 * ``hook_failed_on_last_host(exc, host_list)`` when a build
-  is about to be rescheduled: a build hook, or the Docker driver's
-  daemon, that failed on the last host with no alternate left ends the
-  build on the compute host, with its message as the instance fault,
-  instead of the conductor's generic "Exhausted all hosts" fault.
+  is about to be rescheduled: a build hook, the Docker driver's daemon,
+  or a device the driver refused, that failed on the last host with no
+  alternate left ends the build on the compute host, with its message
+  as the instance fault, instead of the conductor's generic "Exhausted
+  all hosts" fault.
 * ``run_delete_instance_hooks(context, instance)`` once the driver
   destroyed the guest: the ``delete_instance`` hooks (fpga_hooks erases
   the region). They never block a delete.
 """
 
 import contextlib
+import functools
 import threading
 
 from nova import exception as nova_exception
@@ -52,11 +55,13 @@ from nova_fpga.virt.docker import exception as docker_exception
 LOG = logging.getLogger(__name__)
 
 # Failures that end a build on the last host with their own message as
-# the fault: a build hook's, and the Docker driver's daemon being away.
+# the fault: a build hook's, the Docker driver's daemon being away, and a
+# device the driver will not pass (another container holds it).
 _BUILD_ENDING_FAILURES = (
     hooks.FatalHookException,
     docker_exception.DockerUnavailable,
     docker_exception.DockerApiError,
+    docker_exception.DeviceUnavailable,
 )
 
 
@@ -76,19 +81,34 @@ def build_instance_hooks(context, instance):
 
     A FatalHookException from a hook propagates, so that Nova's build
     error handling reschedules the build (with the hook's message as the
-    reason). Any failure of the body erases the region a hook programmed,
-    and stores the host's region counts before this returns. After a
-    build that succeeded, a thread of its own stores them.
+    reason). The region a hook programmed is checked (no other instance
+    of the host may hold it) and saved on the instance beside the body;
+    the Docker driver waits for that before it starts the container, and
+    this before it returns. Any failure erases the region, and stores the
+    host's region counts before this returns. After a build that
+    succeeded, a thread of its own stores them.
     """
+    recording = None
     try:
-        check_before_burn(context, instance)
-        _build_instance_hook_point(context=context, instance=instance)
-        _refuse_region_held_by_another(context, instance)
-        yield
+        try:
+            check_before_burn(context, instance)
+            _build_instance_hook_point(context=context, instance=instance)
+            if _region_of(instance):
+                recording = regions.start_recording(
+                    instance, functools.partial(
+                        _refuse_region_held_by_another, context))
+            yield
+            if recording is not None:
+                recording.wait()
+        finally:
+            # Before the region is released: never erase it mid-save.
+            regions.stop_recording(instance)
     except Exception:
         if release_region_of_failed_build(instance):
             resource_tracker.refresh_region_counts(context, instance)
         raise
+    finally:
+        regions.end_build(instance)
     if _region_of(instance):
         # Not waited for: storing the counts (an fpga-cli status, the
         # resource tracker's lock, a compute node read and save) takes
@@ -155,13 +175,11 @@ def _refuse_region_held_by_another(context, instance):
     holder, not erased, and the build fails.
     """
     region_id = _region_of(instance)
-    if not region_id:
-        return
     for other in objects.InstanceList.get_by_host(
             context.elevated(), instance.host, expected_attrs=[]):
         if other.uuid != instance.uuid and other.fpga_device == region_id:
+            # Never saved on this instance: forgetting it is enough.
             instance.fpga_device = None
-            instance.save()
             raise exception.FpgaBuildFailed(exception.RegionInUse(
                 region_id, other.uuid, instance.uuid).message)
 

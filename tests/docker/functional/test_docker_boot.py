@@ -22,10 +22,13 @@ FPGA, whose device nodes it creates (the tests run as root).
 import io
 import os
 import tempfile
+import time
 
 import docker
+import fixtures
 
 from nova import context as nova_context
+from nova import objects
 
 from nova_fpga import conf_docker  # noqa: F401 (registers [docker])
 from tests.docker import dockerd
@@ -163,3 +166,63 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
                       self.fault_message(server))
         self.assertEqual([], self.docker.api.containers(all=True))
         self.assertEqual('Used regions: 0/2', self.status('host1'))
+
+    def started_containers(self, since):
+        """Names of the containers started since (seconds since epoch)."""
+        return [event['Actor']['Attributes']['name']
+                for event in self.docker.api.events(
+                    since=since, until=int(time.time()) + 1,
+                    filters={'event': 'start'}, decode=True)]
+
+    def test_region_another_instance_holds_never_reaches_a_started_container(
+            self):
+        # Two checks refuse it: the driver's, against the daemon's
+        # containers, and the build's, against the host's instances,
+        # beside the container's creation. Either may come first.
+        self.flags(orphaned_region_grace_period=0, group='fpga')
+        first = self._create_server(
+            flavor_id=self.fpga_flavor, image_uuid=self.image_id,
+            networks='none')
+        held = self.fpga_device(first)
+        self.flags(fpga_exec=self.tool_answering_burn_with(held))
+        since = int(time.time()) - 1
+
+        second = self._create_server(
+            flavor_id=self.fpga_flavor, image_uuid=self.image_id,
+            networks='none', expected_state='ERROR')
+
+        self.assertIn(held, self.fault_message(second))
+        self.assertEqual([], [name for name in self.started_containers(since)
+                              if second['id'] in name])
+        self.assertEqual(['/nova-' + first['id']], [
+            name for container in self.docker.api.containers(all=True)
+            for name in container['Names']])
+        self.assertTrue(self.container(first)['State']['Running'])
+        self.assertEqual(held, self.fpga_device(first))
+        self.assertIsNone(self.fpga_device(second))
+
+    def test_container_starts_only_once_its_region_is_saved(self):
+        # A database that fails exactly this save cannot be had in one
+        # process, so the save of a new region is made to fail; the
+        # container, created meanwhile, must never start.
+        real_save = objects.Instance.save
+
+        def save(instance, *args, **kwargs):
+            if ('fpga_device' in instance.obj_what_changed()
+                    and instance.fpga_device):
+                raise RuntimeError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.Instance.save', save))
+        since = int(time.time()) - 1
+
+        server = self._create_server(
+            flavor_id=self.fpga_flavor, image_uuid=self.image_id,
+            networks='none', expected_state='ERROR')
+
+        self.assertIn('Cannot record FPGA region', self.fault_message(server))
+        self.assertEqual([], self.started_containers(since))
+        self.assertEqual([], self.docker.api.containers(all=True))
+        self.assertEqual('Used regions: 0/2', self.status('host1'))
+        self.assertEqual([], self.programmed_regions('host1'))

@@ -19,6 +19,8 @@ the real ``fpga-cli.py`` on a simulated FPGA of the host's own (see
 
 import json
 import os
+import shlex
+import stat
 import sys
 import time
 from unittest import mock
@@ -123,6 +125,30 @@ class FpgaTestBase(nova_helpers.HelpersCompat,
 
     def fault_message(self, server):
         return self.api.get_server(server['id'])['fault']['message']
+
+    def tool_answering_burn_with(self, region_id):
+        """A vendor tool that reuses regions and gets it wrong.
+
+        Its burn programs a region with the reference tool but answers
+        with region_id; the reference tool cannot be made to do that.
+        """
+        path = os.path.join(self.fpga.base_dir, 'faulty-vendor-fpga-cli')
+        environ = self.fpga.environ('host1')
+        real = shlex.quote(fpga_hosts.FPGA_CLI)
+        with open(path, 'w') as tool:
+            tool.write('#!/bin/sh\n')
+            for key in ('FPGA_CLI_STATE_DIR', 'FPGA_CLI_DEV_DIR',
+                        'FPGA_CLI_REGIONS'):
+                tool.write('export %s=%s\n' % (key, shlex.quote(
+                    environ[key])))
+            tool.write('if [ "$1" = burn ]; then\n'
+                       '    %s "$@" > /dev/null || exit $?\n'
+                       '    echo %s; exit 0\n'
+                       'fi\n'
+                       'exec %s "$@"\n'
+                       % (real, shlex.quote(region_id), real))
+        os.chmod(path, stat.S_IRWXU)
+        return path
 
 
 class FpgaBootTest(FpgaTestBase):

@@ -20,12 +20,14 @@ be had in one process: see test_compute_killed_between_burn_and_save.
 After each fault, nothing may stay programmed that no instance holds.
 """
 
+import re
 import time
 
 import eventlet
 import fixtures
 
 import nova.conf
+from nova import objects
 
 from nova_fpga import reconcile
 from nova_fpga import regions
@@ -165,6 +167,41 @@ class FailedEraseTest(FpgaFaultTestBase):
 
         self.assertEqual([region], self.programmed_regions('host1'))
         self.assertEqual((1, 2), self.db_counters('host1'))
+
+
+class FailedRecordTest(FpgaFaultTestBase):
+    """The region cannot be saved on its instance."""
+
+    def test_region_that_cannot_be_saved_is_erased_and_fails_the_build(
+            self):
+        # A database that fails exactly this save cannot be had in one
+        # process, so the save of a new region is made to fail. Nothing
+        # else is changed: the burn, the erase and the build's failure
+        # handling are real.
+        real_save = objects.Instance.save
+
+        def save(instance, *args, **kwargs):
+            if ('fpga_device' in instance.obj_what_changed()
+                    and instance.fpga_device):
+                raise RuntimeError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.Instance.save', save))
+
+        server = self.boot_fpga(expected_state='ERROR')
+
+        self.assertIn('Cannot record FPGA region', self.fault_message(server))
+        self.assertIn('database gone', self.fault_message(server))
+        region = re.search(r'Programmed FPGA region (\S+) with IP core \S+ '
+                           r'for instance %s' % server['id'],
+                           self.logs()).group(1)
+        self.assertIn('Erased FPGA region %s of instance %s'
+                      % (region, server['id']), self.logs())
+        self.assertIsNone(self.fpga_device(server))
+        self.assertEqual('Used regions: 0/2', self.status('host1'))
+        self._delete_server(server)
+        self.assert_nothing_left()
 
 
 class HungFpgaCliTest(FpgaFaultTestBase):
@@ -324,6 +361,9 @@ class ComputeKilledTest(FpgaFaultTestBase):
         server = self.api.post_server({'server': self._build_server(
             flavor_id=self.fpga_flavor, networks='none')})
         self.wait_for(lambda: spawn_started, 'the spawn to start')
+        # Saved beside the spawn.
+        self.wait_for(lambda: self.fpga_device(server),
+                      'the region to be saved on the instance')
         region = self.fpga_device(server)
         self.assertEqual([region], self.programmed_regions('host1'))
 

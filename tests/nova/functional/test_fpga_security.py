@@ -18,13 +18,9 @@ and from a member of another project.
 """
 
 import json
-import os
-import shlex
-import stat
 
 from nova.tests.functional.api import client
 
-from tests.nova.functional import fpga_hosts
 from tests.nova.functional import test_fpga_boot
 
 IP_ID = test_fpga_boot.IP_ID
@@ -152,7 +148,7 @@ class RegionReuseTest(FpgaSecurityTestBase):
         self.flags(orphaned_region_grace_period=0, group='fpga')
         first = self.boot_fpga()
         held = self.fpga_device(first)
-        self.flags(fpga_exec=self._tool_answering_burn_with(held))
+        self.flags(fpga_exec=self.tool_answering_burn_with(held))
 
         second = self.boot_fpga(expected_state='ERROR')
 
@@ -166,22 +162,3 @@ class RegionReuseTest(FpgaSecurityTestBase):
         # region stays.
         self._run_periodics()
         self.assertEqual([held], self.programmed_regions('host1'))
-
-    def _tool_answering_burn_with(self, region_id):
-        path = os.path.join(self.fpga.base_dir, 'faulty-vendor-fpga-cli')
-        environ = self.fpga.environ('host1')
-        real = shlex.quote(fpga_hosts.FPGA_CLI)
-        with open(path, 'w') as tool:
-            tool.write('#!/bin/sh\n')
-            for key in ('FPGA_CLI_STATE_DIR', 'FPGA_CLI_DEV_DIR',
-                        'FPGA_CLI_REGIONS'):
-                tool.write('export %s=%s\n' % (key, shlex.quote(
-                    environ[key])))
-            tool.write('if [ "$1" = burn ]; then\n'
-                       '    %s "$@" > /dev/null || exit $?\n'
-                       '    echo %s; exit 0\n'
-                       'fi\n'
-                       'exec %s "$@"\n'
-                       % (real, shlex.quote(region_id), real))
-        os.chmod(path, stat.S_IRWXU)
-        return path
