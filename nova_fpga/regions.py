@@ -74,7 +74,7 @@ class BuildsInProgress(object):
             self._changes[host] += 1
 
     def end(self, host, instance_uuid):
-        """End the build (again: nothing)."""
+        """End the build; ending it again does nothing."""
         with self._lock:
             if self._builds.pop((host, instance_uuid), False) is not False:
                 self._changes[host] += 1

@@ -219,3 +219,13 @@ def test_region_erased_during_the_pass_is_no_error(
     assert result.erased == [region]
     assert 'was erased meanwhile' in caplog.text
     assert 'Cannot erase' not in caplog.text
+
+
+def test_a_build_ended_twice_changes_nothing_the_second_time():
+    builds = regions.BuildsInProgress()
+    builds.begin(HOST, 'instance')
+    builds.end(HOST, 'instance')
+    snapshot = builds.snapshot(HOST)
+    builds.end(HOST, 'instance')
+    with builds.reaping(HOST, snapshot) as quiet:
+        assert quiet
