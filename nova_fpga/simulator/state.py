@@ -169,6 +169,8 @@ class StateFile(object):
         except OSError as e:
             raise StateError('cannot read FPGA state file %s: %s'
                              % (self.path, e.strerror))
+        # Imported where it is used: a plain status, which Nova polls,
+        # reads the usage file and never needs it.
         import json
         try:
             table = RegionTable.from_dict(json.loads(text))

@@ -273,12 +273,17 @@ def test_status_loads_the_state_when_the_usage_file_is_stale(fpga):
     assert 'json' in modules
 
 
-@pytest.mark.parametrize('usage', ['', 'garbage\n', '9 2 1 2 3\n',
-                                   '-1 2 0 0 0\n'])
+@pytest.mark.parametrize('usage', [
+    '', 'garbage\n', '9 2 1 2 3\n',
+    # The identity of the state file as it is, with bad counts.
+    '-1 2 {identity}\n', 'one 2 {identity}\n', '9 2 {identity} extra\n'])
 def test_a_bad_usage_file_never_reaches_status(fpga, usage):
     burn(fpga)
-    with open(os.path.join(fpga['FPGA_CLI_STATE_DIR'], 'usage'), 'w') as f:
-        f.write(usage)
+    state_dir = fpga['FPGA_CLI_STATE_DIR']
+    with open(os.path.join(state_dir, 'usage')) as f:
+        identity = ' '.join(f.read().split()[2:])
+    with open(os.path.join(state_dir, 'usage'), 'w') as f:
+        f.write(usage.format(identity=identity))
     assert status(fpga) == 'Used regions: 1/2\n'
 
 
