@@ -25,10 +25,8 @@ import tempfile
 import time
 
 import docker
-import fixtures
 
 from nova import context as nova_context
-from nova import objects
 
 from nova_fpga import conf_docker  # noqa: F401 (registers [docker])
 from tests.docker import dockerd
@@ -202,19 +200,8 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
         self.assertIsNone(self.fpga_device(second))
 
     def test_container_starts_only_once_its_region_is_saved(self):
-        # A database that fails exactly this save cannot be had in one
-        # process, so the save of a new region is made to fail; the
-        # container, created meanwhile, must never start.
-        real_save = objects.Instance.save
-
-        def save(instance, *args, **kwargs):
-            if ('fpga_device' in instance.obj_what_changed()
-                    and instance.fpga_device):
-                raise RuntimeError('database gone')
-            return real_save(instance, *args, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.objects.Instance.save', save))
+        # The container, created meanwhile, must never start.
+        self.fail_saving_new_regions()
         since = int(time.time()) - 1
 
         server = self._create_server(

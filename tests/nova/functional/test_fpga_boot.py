@@ -126,6 +126,24 @@ class FpgaTestBase(nova_helpers.HelpersCompat,
     def fault_message(self, server):
         return self.api.get_server(server['id'])['fault']['message']
 
+    def fail_saving_new_regions(self):
+        """Make every save of a new region on an instance fail.
+
+        A database that fails exactly this save cannot be had in one
+        process; everything around it (the burn, the erase, the build's
+        failure handling) stays real.
+        """
+        real_save = objects.Instance.save
+
+        def save(instance, *args, **kwargs):
+            if ('fpga_device' in instance.obj_what_changed()
+                    and instance.fpga_device):
+                raise RuntimeError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.Instance.save', save))
+
     def tool_answering_burn_with(self, region_id):
         """A vendor tool that reuses regions and gets it wrong.
 

@@ -27,7 +27,6 @@ import eventlet
 import fixtures
 
 import nova.conf
-from nova import objects
 
 from nova_fpga import reconcile
 from nova_fpga import regions
@@ -174,20 +173,7 @@ class FailedRecordTest(FpgaFaultTestBase):
 
     def test_region_that_cannot_be_saved_is_erased_and_fails_the_build(
             self):
-        # A database that fails exactly this save cannot be had in one
-        # process, so the save of a new region is made to fail. Nothing
-        # else is changed: the burn, the erase and the build's failure
-        # handling are real.
-        real_save = objects.Instance.save
-
-        def save(instance, *args, **kwargs):
-            if ('fpga_device' in instance.obj_what_changed()
-                    and instance.fpga_device):
-                raise RuntimeError('database gone')
-            return real_save(instance, *args, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.objects.Instance.save', save))
+        self.fail_saving_new_regions()
 
         server = self.boot_fpga(expected_state='ERROR')
 
