@@ -16,12 +16,11 @@ The fpga_hooks plug-ins call these two functions and nothing else, so the
 rules live here, tested once for every Nova release.
 
 A build burns its region (:func:`program_instance_region`), then saves it
-on the instance beside the driver's spawn (:func:`start_recording`): the
-Docker driver waits for that record before it starts the container
-(:func:`wait_for_record`). Between the burn and the save, a region is
-programmed but no instance records it yet. :data:`BUILDS` keeps those
-builds in view, so that the reaping of orphaned regions
-(:mod:`nova_fpga.reconcile`) never takes such a region for an orphan.
+on the instance (:func:`record_region`), before the driver spawns the
+guest. Between the burn and the save, a region is programmed but no
+instance records it yet. :data:`BUILDS` keeps those builds in view, so
+that the reaping of orphaned regions (:mod:`nova_fpga.reconcile`) never
+takes such a region for an orphan.
 """
 
 import collections
@@ -139,7 +138,7 @@ def program_instance_region(instance, conf=None):
     Raises FpgaBuildFailed (a FatalHookException, so Nova stops the build
     and reschedules it) naming fpga-cli's error.
 
-    The region is not saved on the instance yet (:func:`start_recording`
+    The region is not saved on the instance yet (:func:`record_region`
     does that), and the build stays in :data:`BUILDS` until the caller
     calls :func:`end_build`, after releasing the region if the build
     failed.
@@ -187,79 +186,19 @@ def program_instance_region(instance, conf=None):
     return region_id
 
 
-class RegionRecording(object):
-    """Saving a build's region on its instance, from a thread of its own.
+def record_region(instance):
+    """Save the build's new region on its instance.
 
-    :param check: called first with the instance; raises FpgaBuildFailed
-        to refuse the region (after setting instance.fpga_device to None
-        when the region is not the build's to release).
+    Raises FpgaBuildFailed naming the region and the error; the region
+    stays on the instance object, for the build's failure handling to
+    erase.
     """
-
-    def __init__(self, instance, check):
-        self._instance = instance
-        self._check = check
-        self._failure = None
-        self._thread = threading.Thread(target=self._record, daemon=True)
-
-    def _record(self):
-        instance = self._instance
-        try:
-            self._check(instance)
-            try:
-                instance.save()
-            except Exception as e:
-                raise exception.FpgaBuildFailed(
-                    'Cannot record FPGA region %s on instance %s: %s'
-                    % (instance.fpga_device, instance.uuid, e))
-        except Exception as e:
-            self._failure = e
-
-    def start(self):
-        self._thread.start()
-
-    def join(self):
-        self._thread.join()
-
-    def wait(self):
-        """Wait for the record; raise what made it fail."""
-        self.join()
-        if self._failure is not None:
-            raise self._failure
-
-
-# instance uuid -> its RegionRecording, while the build runs.
-_RECORDINGS = {}
-
-
-def start_recording(instance, check):
-    """Start saving the instance's new region beside the spawn.
-
-    Call :func:`stop_recording` when the build ends, whatever happened.
-    """
-    recording = RegionRecording(instance, check)
-    _RECORDINGS[instance.uuid] = recording
-    recording.start()
-    return recording
-
-
-def stop_recording(instance):
-    """Wait for the record of a build that ends, and forget it."""
-    recording = _RECORDINGS.pop(instance.uuid, None)
-    if recording is not None:
-        recording.join()
-
-
-def wait_for_record(instance):
-    """Block until the instance's region is saved on it.
-
-    The Docker driver calls this before it starts a container: no
-    container runs with a region that is refused, or not recorded on its
-    instance. Raises FpgaBuildFailed when the record failed; returns at
-    once for an instance whose build programmed no region.
-    """
-    recording = _RECORDINGS.get(instance.uuid)
-    if recording is not None:
-        recording.wait()
+    try:
+        instance.save()
+    except Exception as e:
+        raise exception.FpgaBuildFailed(
+            'Cannot record FPGA region %s on instance %s: %s'
+            % (instance.fpga_device, instance.uuid, e))
 
 
 def end_build(instance):

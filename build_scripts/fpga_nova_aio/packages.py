@@ -17,6 +17,7 @@ digest of what it installed (package list, constraints, the project's
 source), so that a re-run skips it unless that changed.
 """
 
+import glob
 import hashlib
 import os
 import shutil
@@ -223,6 +224,11 @@ def patch_nova(settings):
         steps.progress('the installed Nova carries another version of the '
                        'patch: reinstalling nova==%s'
                        % aio_settings.NOVA_VERSION)
+        # pip removes only the files of the wheel: the files the patch
+        # added would stay, and the tree would stay partially patched.
+        for nova_dir in glob.glob(os.path.join(
+                settings.venv, 'lib', 'python3*', 'site-packages', 'nova')):
+            shutil.rmtree(nova_dir)
         _pip(settings, ['--force-reinstall', '--no-deps',
                         'nova==' + aio_settings.NOVA_VERSION],
              'pip reinstall of nova')

@@ -14,15 +14,18 @@
 
 The patched ``nova.compute.manager`` calls:
 
-* ``build_instance_hooks(context, instance)`` around ``driver.spawn``,
-  after the resource claim: the ``build_instance`` pre-hooks (fpga_hooks
-  burns the region and sets ``instance.fpga_device``) run before the
-  guest is spawned, the post-hooks after it. When anything fails after a
-  region was burned, the region is erased before Nova reschedules, so the
-  host leaks nothing. Before any hook runs, what must never be burned is
-  refused (:func:`check_before_burn`); after them, beside the spawn, a
-  region another instance of the host holds is refused, and the region
-  is saved on the instance (:func:`nova_fpga.regions.start_recording`).
+* ``claimed_build(context, instance)`` around the build, right after the
+  resource claim: for an instance that names an IP core, what must be
+  done before its spawn (:func:`prepare_region`: refuse what must never
+  be burned, run the ``build_instance`` hooks, with fpga_hooks' burn,
+  refuse a region another instance of the host holds, save the region
+  on the instance) starts at once, in a thread of its own, while
+  nova-compute readies the network and the block devices. A build that
+  fails before its spawn erases the region there.
+* ``build_instance_hooks(context, instance)`` around ``driver.spawn``: it
+  waits for that work and hands the region to the instance, so the
+  driver has it. When anything fails after a region was burned, the
+  region is erased before Nova reschedules, so the host leaks nothing.
 * ``hook_failed_on_last_host(exc, host_list)`` when a build
   is about to be rescheduled: a build hook, the Docker driver's daemon,
   or a device the driver refused, that failed on the last host with no
@@ -35,7 +38,6 @@ The patched ``nova.compute.manager`` calls:
 """
 
 import contextlib
-import functools
 import threading
 
 from nova import exception as nova_exception
@@ -43,6 +45,7 @@ from nova.image import glance as nova_glance
 from nova import objects
 from oslo_log import log as logging
 
+from nova_fpga import background
 from nova_fpga import conf as fpga_conf
 from nova_fpga import exception
 from nova_fpga import hooks
@@ -75,37 +78,94 @@ def _delete_instance_hook_point(context=None, instance=None):
     """Nothing of its own: the delete_instance hooks run around this call."""
 
 
+# instance uuid -> the RegionPreparation of its build, from the claim until
+# the spawn takes it over.
+_PREPARATIONS = {}
+
+
+class RegionPreparation(object):
+    """:func:`prepare_region` on a copy of the instance, in a thread.
+
+    Meanwhile nova-compute goes on with the build and saves the instance
+    itself: the thread must not change the object Nova saves. The hooks
+    see the copy, which saves the region alone; only the region is handed
+    to the instance.
+    """
+
+    def __init__(self, context, instance):
+        self._copy = instance.obj_clone()
+        # Its save writes the region, and nothing Nova's build changed.
+        self._copy.obj_reset_changes()
+        self._call = background.BackgroundCall(
+            prepare_region, context, self._copy, log_context=context)
+
+    def start(self):
+        self._call.start()
+        return self
+
+    def hand_over(self, instance):
+        """Wait; give the instance the region burned; raise what failed.
+
+        The region handed over is the one to erase should the build fail:
+        saved on the instance, or not when saving it failed.
+        """
+        try:
+            self._call.wait()
+        finally:
+            region_id = _region_of(self._copy)
+            if region_id:
+                instance.fpga_device = region_id
+                if 'fpga_device' not in self._copy.obj_what_changed():
+                    instance.obj_reset_changes(['fpga_device'])
+
+
+@contextlib.contextmanager
+def claimed_build(context, instance):
+    """Prepare the instance's region while Nova readies the rest.
+
+    Entered right after the resource claim, which set the instance's host.
+    The spawn (:func:`build_instance_hooks`) takes the preparation over;
+    a build that fails before it releases what the preparation burned.
+    """
+    if _names_ip_core(instance):
+        _PREPARATIONS[instance.uuid] = RegionPreparation(
+            context, instance).start()
+    try:
+        yield
+    finally:
+        preparation = _PREPARATIONS.pop(instance.uuid, None)
+        if preparation is not None:
+            try:
+                try:
+                    preparation.hand_over(instance)
+                except Exception as e:
+                    LOG.info('FPGA preparation of instance %(instance)s, '
+                             'whose build failed before its spawn, failed '
+                             'as well: %(error)s',
+                             {'instance': instance.uuid, 'error': e})
+                _release_failed_build(context, instance)
+            finally:
+                regions.end_build(instance)
+
+
 @contextlib.contextmanager
 def build_instance_hooks(context, instance):
-    """Run the build_instance hooks around the body (the driver's spawn).
+    """Wait for the region's preparation before the body (the spawn).
 
-    A FatalHookException from a hook propagates, so that Nova's build
-    error handling reschedules the build (with the hook's message as the
-    reason). The region a hook programmed is checked (no other instance
-    of the host may hold it) and saved on the instance beside the body;
-    the Docker driver waits for that before it starts the container, and
-    this before it returns. Any failure erases the region, and stores the
-    host's region counts before this returns. After a build that
-    succeeded, a thread of its own stores them.
+    A FatalHookException from a hook, or the refusal or a failed save of
+    the region, propagates, so that Nova's build error handling
+    reschedules the build (with its message as the reason). Any failure,
+    the body's too, erases the region, and stores the host's region counts
+    before this returns. After a build that succeeded, a thread of its own
+    stores them.
     """
-    recording = None
     try:
-        try:
-            check_before_burn(context, instance)
-            _build_instance_hook_point(context=context, instance=instance)
-            if _region_of(instance):
-                recording = regions.start_recording(
-                    instance, functools.partial(
-                        _refuse_region_held_by_another, context))
-            yield
-            if recording is not None:
-                recording.wait()
-        finally:
-            # Before the region is released: never erase it mid-save.
-            regions.stop_recording(instance)
+        preparation = _PREPARATIONS.pop(instance.uuid, None)
+        if preparation is not None:
+            preparation.hand_over(instance)
+        yield
     except Exception:
-        if release_region_of_failed_build(instance):
-            resource_tracker.refresh_region_counts(context, instance)
+        _release_failed_build(context, instance)
         raise
     finally:
         regions.end_build(instance)
@@ -119,6 +179,27 @@ def build_instance_hooks(context, instance):
         # longer. A delete, which frees one, stores them before it ends.
         threading.Thread(target=resource_tracker.refresh_region_counts,
                          args=(context, instance), daemon=True).start()
+
+
+def prepare_region(context, instance):
+    """What an FPGA build does before its spawn.
+
+    Refuses what must never be burned (:func:`check_before_burn`), runs
+    the build_instance hooks (fpga_hooks burns the region), refuses a
+    region another instance of the host holds, and saves the region on
+    the instance.
+    """
+    check_before_burn(context, instance)
+    _build_instance_hook_point(context=context, instance=instance)
+    if _region_of(instance):
+        _refuse_region_held_by_another(context, instance)
+        regions.record_region(instance)
+
+
+def _names_ip_core(instance):
+    """Whether the flavor or the image names an IP core, allowed or not."""
+    return (specs.IP_ID_KEY in (instance.flavor.extra_specs or {})
+            or specs.IP_ID_KEY in regions.image_properties(instance))
 
 
 def check_before_burn(context, instance, conf=None):
@@ -182,6 +263,12 @@ def _refuse_region_held_by_another(context, instance):
             instance.fpga_device = None
             raise exception.FpgaBuildFailed(exception.RegionInUse(
                 region_id, other.uuid, instance.uuid).message)
+
+
+def _release_failed_build(context, instance):
+    """Erase a failed build's region, and store the host's counts."""
+    if release_region_of_failed_build(instance):
+        resource_tracker.refresh_region_counts(context, instance)
 
 
 def release_region_of_failed_build(instance):

@@ -11,3 +11,12 @@
 # under the License.
 
 """Tests that need a patched Nova: its own services, its own unit tests."""
+
+# First, as in Nova's own test packages: oslo.db keeps its transactions per
+# thread, and green threads must not share them (a build runs its FPGA
+# work in a thread beside its own database work).
+from nova import monkey_patch  # noqa: E402
+
+if hasattr(monkey_patch, 'patch'):
+    # Nova 33 and later; importing the module patches in earlier ones.
+    monkey_patch.patch()

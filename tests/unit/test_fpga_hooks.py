@@ -105,50 +105,29 @@ def test_build_burns_the_region_before_spawn(client):
     assert build_and_spawn('ctx', instance=instance) == 'spawned'
     assert SPAWNED == [instance]
     assert instance.fpga_device.startswith(client_dev_dir())
-    # Saving it is the build's, beside the spawn (tests/nova).
+    # Saving it is the build's (regions.record_region).
     assert instance.saved == []
     assert client.status() == (1, 2)
 
 
-def test_recording_saves_the_region_after_its_check(client):
+def test_record_region_saves_the_burned_region(client):
     instance = Instance({'hw:fpga_ip_id': IP})
     build_and_spawn('ctx', instance=instance)
-    checked = []
-    regions.start_recording(
-        instance, lambda i: checked.append(list(i.saved)))
-    regions.wait_for_record(instance)
-    regions.stop_recording(instance)
-    assert checked == [[]]
+    regions.record_region(instance)
     assert instance.saved == [instance.fpga_device]
 
 
-def test_recording_failure_is_raised_where_the_record_is_awaited(client):
+def test_failed_record_names_the_region_and_leaves_it_to_release(client):
     instance = Instance({'hw:fpga_ip_id': IP}, fail_save=True)
     build_and_spawn('ctx', instance=instance)
-    regions.start_recording(instance, lambda i: None)
+    region = instance.fpga_device
     with pytest.raises(fpga_hooks.FpgaBuildFailed,
                        match='Cannot record FPGA region %s on instance %s: '
-                             'database gone' % (instance.fpga_device,
-                                                instance.uuid)):
-        regions.wait_for_record(instance)
-    regions.stop_recording(instance)
-    # Released by the build's failure handling, not by the recording.
+                             'database gone' % (region, instance.uuid)):
+        regions.record_region(instance)
+    # Released by the build's failure handling, not by the record.
+    assert instance.fpga_device == region
     assert client.status() == (1, 2)
-
-
-def test_a_refused_region_is_never_saved(client):
-    instance = Instance({'hw:fpga_ip_id': IP})
-    build_and_spawn('ctx', instance=instance)
-
-    def refuse(instance):
-        instance.fpga_device = None
-        raise fpga_hooks.FpgaBuildFailed('held by another instance')
-
-    regions.start_recording(instance, refuse)
-    with pytest.raises(fpga_hooks.FpgaBuildFailed, match='held by another'):
-        regions.wait_for_record(instance)
-    regions.stop_recording(instance)
-    assert instance.saved == []
 
 
 def client_dev_dir():

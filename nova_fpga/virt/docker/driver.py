@@ -323,9 +323,6 @@ class DockerDriver(driver.ComputeDriver):
                     context, image_id, container_format)
                 container_id = self._create(spawning_name, docker_image,
                                             create)
-            # Created beside the region's record; started only once the
-            # region is known to be this instance's and saved on it.
-            regions.wait_for_record(instance)
             if power_on:
                 with self._daemon.calling('start container %s'
                                           % spawning_name):

@@ -11,3 +11,6 @@
 # under the License.
 
 """End to end on the patched Nova's in-process services (stestr)."""
+
+# Eventlet first, before Nova's modules (see tests/nova/__init__.py).
+import tests.nova  # noqa: E402,F401

@@ -165,18 +165,16 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
         self.assertEqual([], self.docker.api.containers(all=True))
         self.assertEqual('Used regions: 0/2', self.status('host1'))
 
-    def started_containers(self, since):
-        """Names of the containers started since (seconds since epoch)."""
+    def containers_with_event(self, event, since):
+        """Names of the containers with the event since (epoch seconds)."""
         return [event['Actor']['Attributes']['name']
                 for event in self.docker.api.events(
                     since=since, until=int(time.time()) + 1,
-                    filters={'event': 'start'}, decode=True)]
+                    filters={'event': event}, decode=True)]
 
-    def test_region_another_instance_holds_never_reaches_a_started_container(
-            self):
-        # Two checks refuse it: the driver's, against the daemon's
-        # containers, and the build's, against the host's instances,
-        # beside the container's creation. Either may come first.
+    def test_region_another_instance_holds_never_reaches_a_container(self):
+        # The build refuses it against the host's instances before the
+        # spawn; the driver would against the daemon's containers.
         self.flags(orphaned_region_grace_period=0, group='fpga')
         first = self._create_server(
             flavor_id=self.fpga_flavor, image_uuid=self.image_id,
@@ -190,7 +188,8 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
             networks='none', expected_state='ERROR')
 
         self.assertIn(held, self.fault_message(second))
-        self.assertEqual([], [name for name in self.started_containers(since)
+        self.assertEqual([], [name for name in
+                              self.containers_with_event('create', since)
                               if second['id'] in name])
         self.assertEqual(['/nova-' + first['id']], [
             name for container in self.docker.api.containers(all=True)
@@ -199,8 +198,7 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
         self.assertEqual(held, self.fpga_device(first))
         self.assertIsNone(self.fpga_device(second))
 
-    def test_container_starts_only_once_its_region_is_saved(self):
-        # The container, created meanwhile, must never start.
+    def test_region_that_cannot_be_saved_never_reaches_a_container(self):
         self.fail_saving_new_regions()
         since = int(time.time()) - 1
 
@@ -209,7 +207,7 @@ class DockerFpgaBootTest(DockerFpgaTestBase):
             networks='none', expected_state='ERROR')
 
         self.assertIn('Cannot record FPGA region', self.fault_message(server))
-        self.assertEqual([], self.started_containers(since))
+        self.assertEqual([], self.containers_with_event('create', since))
         self.assertEqual([], self.docker.api.containers(all=True))
         self.assertEqual('Used regions: 0/2', self.status('host1'))
         self.assertEqual([], self.programmed_regions('host1'))

@@ -43,6 +43,7 @@ from oslo_concurrency import processutils
 
 from nova.compute import manager as compute_manager
 
+from nova_fpga.nova import compute
 from nova_fpga.nova import resource_tracker
 
 FPGA_CLI = os.path.join(os.path.dirname(sys.executable), 'fpga-cli.py')
@@ -96,8 +97,13 @@ class FpgaHostsFixture(fixtures.Fixture):
             self.useFixture(fixtures.MonkeyPatch(
                 'nova.compute.manager.ComputeManager.' + name,
                 _on_host(lambda manager, *args: manager.host)(original)))
-        # A build stores its host's region counts from a thread of its
-        # own, which inherits nothing thread-local: the instance's host.
+        # A build prepares its region, and stores its host's region
+        # counts, from threads of their own, which inherit nothing
+        # thread-local: the instance's host.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_fpga.nova.compute.prepare_region',
+            _on_host(lambda context, instance: instance.host)(
+                compute.prepare_region)))
         self.useFixture(fixtures.MonkeyPatch(
             'nova_fpga.nova.resource_tracker.refresh_region_counts',
             _on_host(lambda context, instance, *args: instance.host)(

@@ -198,6 +198,23 @@ class FpgaBootTest(FpgaTestBase):
         self._run_periodics(raise_on_error=True)
         self.assertEqual((1, 2), self.db_counters('host1'))
 
+    def test_the_driver_spawns_with_the_region_saved_on_the_instance(self):
+        seen = []
+        spawn = fake.FakeDriver.spawn
+
+        def watch_spawn(driver, context, instance, *args, **kwargs):
+            saved = objects.Instance.get_by_uuid(self.ctxt, instance.uuid)
+            seen.append((instance.fpga_device, saved.fpga_device))
+            return spawn(driver, context, instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.fake.FakeDriver.spawn', watch_spawn))
+        server = self.boot_fpga()
+
+        region = self.fpga_device(server)
+        self.assertIsNotNone(region)
+        self.assertEqual([(region, region)], seen)
+
     def test_no_free_region_is_no_valid_host_but_plain_flavors_boot(self):
         self.boot_fpga()
         self.boot_fpga()

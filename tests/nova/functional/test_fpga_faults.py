@@ -190,6 +190,59 @@ class FailedRecordTest(FpgaFaultTestBase):
         self.assert_nothing_left()
 
 
+class FailedBeforeSpawnTest(FpgaFaultTestBase):
+    """The build fails after its region was burned, before the spawn.
+
+    The region is burned from the claim on, while nova-compute readies the
+    rest of the build; Nova's own late check of a server group's
+    anti-affinity fails such a build for real once the scheduler does not
+    enforce the policy (it only lets a race through otherwise).
+    """
+
+    def setUp(self):
+        super().setUp()
+        enabled = CONF.filter_scheduler.enabled_filters
+        self.flags(enabled_filters=[
+            name for name in enabled
+            if name != 'ServerGroupAntiAffinityFilter'],
+            group='filter_scheduler')
+        # The scheduler loads its filters when it starts; the conductor,
+        # which refuses the policy without the filter, reads them later.
+        self.scheduler_service.stop()
+        self.scheduler_service = self.start_service('scheduler')
+        self.flags(enabled_filters=enabled, group='filter_scheduler')
+
+    def boot_in_group(self, group, expected_state):
+        server = self.api.post_server({
+            'server': self._build_server(flavor_id=self.fpga_flavor,
+                                         networks='none'),
+            'os:scheduler_hints': {'group': group['id']}})
+        return self._wait_for_state_change(server, expected_state)
+
+    def test_region_of_a_build_failing_before_its_spawn_is_erased(self):
+        group = self.api.post_server_groups(
+            {'name': 'apart', 'policy': 'anti-affinity'})
+        first = self.boot_in_group(group, 'ACTIVE')
+        held = self.fpga_device(first)
+
+        second = self.boot_in_group(group, 'ERROR')
+
+        self.assertIn('Anti-affinity instance group policy was violated',
+                      self.logs())
+        region = re.search(r'Programmed FPGA region (\S+) with IP core \S+ '
+                           r'for instance %s' % second['id'],
+                           self.logs()).group(1)
+        self.assertIn('Erased FPGA region %s of instance %s'
+                      % (region, second['id']), self.logs())
+        self.assertIsNone(self.fpga_device(second))
+        self.assertEqual([held], self.programmed_regions('host1'))
+        self.assertEqual('Used regions: 1/2', self.status('host1'))
+        self.assertEqual(1, self.region_usage('host1'))
+        self._delete_server(second)
+        self._delete_server(first)
+        self.assert_nothing_left()
+
+
 class HungFpgaCliTest(FpgaFaultTestBase):
     """Fault 3: fpga-cli hangs."""
 
