@@ -95,7 +95,7 @@ class RegionPreparation(object):
     def __init__(self, context, instance):
         self._copy = instance.obj_clone()
         # Its save writes the region, and nothing Nova's build changed.
-        self._copy.obj_reset_changes()
+        self._copy.obj_reset_changes(recursive=True)
         self._call = background.BackgroundCall(
             prepare_region, context, self._copy, log_context=context)
 
