@@ -47,10 +47,6 @@ class BackgroundCall(object):
         self._thread.start()
         return self
 
-    def join(self):
-        """Wait for the call to end, whatever became of it."""
-        self._thread.join()
-
     def wait(self):
         """Wait for the call to end; raise what made it fail."""
         self._thread.join()
