@@ -59,14 +59,6 @@ class BuildsInProgress(object):
         # host -> number of build starts and ends, ever.
         self._changes = collections.Counter()
 
-    @contextlib.contextmanager
-    def build(self, host, instance_uuid):
-        self.begin(host, instance_uuid)
-        try:
-            yield
-        finally:
-            self.end(host, instance_uuid)
-
     def begin(self, host, instance_uuid):
         with self._lock:
             self._builds[(host, instance_uuid)] = None

@@ -38,7 +38,6 @@ The patched ``nova.compute.manager`` calls:
 """
 
 import contextlib
-import threading
 
 from nova import exception as nova_exception
 from nova.image import glance as nova_glance
@@ -177,8 +176,9 @@ def build_instance_hooks(context, instance):
         # Placement, not these counts, keeps builds off a used region:
         # FpgaFilter may only count the new region as free a moment
         # longer. A delete, which frees one, stores them before it ends.
-        threading.Thread(target=resource_tracker.refresh_region_counts,
-                         args=(context, instance), daemon=True).start()
+        background.BackgroundCall(resource_tracker.refresh_region_counts,
+                                  context, instance,
+                                  log_context=context).start()
 
 
 def prepare_region(context, instance):

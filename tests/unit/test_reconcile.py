@@ -18,6 +18,7 @@ FPGA is the reference tool on a simulated FPGA. A vendor tool without
 executable stands in for one.
 """
 
+import contextlib
 import logging
 import os
 import stat
@@ -83,16 +84,26 @@ def test_orphans_are_erased_and_held_regions_kept(
             'host %s holds it' % (orphan, IMAGE, HOST)) in caplog.text
 
 
+@contextlib.contextmanager
+def building(builds, host, instance_uuid):
+    """A build in progress, from the burn's begin to the hooks' end."""
+    builds.begin(host, instance_uuid)
+    try:
+        yield
+    finally:
+        builds.end(host, instance_uuid)
+
+
 def test_nothing_is_reaped_while_a_build_is_in_progress(
         fpga, conf, reaper, builds):
     orphan = burn(fpga)
-    with builds.build(HOST, 'building-instance'):
+    with building(builds, HOST, 'building-instance'):
         result = reaper.reap(HOST, dict, builds=builds)
     assert result.deferred
     assert programmed(fpga) == [orphan]
 
     # Another host's build does not hold this one back.
-    with builds.build('other-host', 'building-instance'):
+    with building(builds, 'other-host', 'building-instance'):
         result = reaper.reap(HOST, dict, builds=builds)
     assert result.erased == [orphan]
 
@@ -103,7 +114,7 @@ def test_a_build_starting_during_the_pass_defers_it(
 
     def held_regions():
         # A burn starts, and ends, between the listing and the erase.
-        with builds.build(HOST, 'new-instance'):
+        with building(builds, HOST, 'new-instance'):
             burned_during_the_pass.append(burn(fpga))
         return {}
 
@@ -198,7 +209,7 @@ def test_status_json_outside_the_contract_is_refused(output, named):
 
 
 def test_builds_in_progress_refuse_a_region_twice(builds):
-    with builds.build(HOST, 'first'), builds.build(HOST, 'second'):
+    with building(builds, HOST, 'first'), building(builds, HOST, 'second'):
         assert builds.record(HOST, 'first', '/dev/fpga0.1') is None
         assert builds.record(HOST, 'second', '/dev/fpga0.1') == 'first'
         assert builds.record('other-host', 'third', '/dev/fpga0.1') is None

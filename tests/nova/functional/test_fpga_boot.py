@@ -68,9 +68,7 @@ class FpgaTestBase(nova_helpers.HelpersCompat,
         enabled = nova.conf.CONF.filter_scheduler.enabled_filters + [
             'FpgaFilter']
         self.flags(enabled_filters=enabled, group='filter_scheduler')
-        # The scheduler loads its filters when it starts: restart it.
-        self.scheduler_service.stop()
-        self.scheduler_service = self.start_service('scheduler')
+        self.restart_scheduler()
 
         base_dir = self.useFixture(fixtures.TempDir()).path
         self.fpga = self.useFixture(
@@ -82,6 +80,11 @@ class FpgaTestBase(nova_helpers.HelpersCompat,
             name='fpga', extra_spec={'hw:fpga_ip_id': IP_ID})
         self.plain_flavor = self._create_flavor(name='plain')
         self.ctxt = nova_context.get_admin_context()
+
+    def restart_scheduler(self):
+        """The scheduler loads its filters when it starts."""
+        self.scheduler_service.stop()
+        self.scheduler_service = self.start_service('scheduler')
 
     # Helpers reading each layer the way an operator would.
 

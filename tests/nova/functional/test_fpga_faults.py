@@ -76,6 +76,14 @@ class FpgaFaultTestBase(test_fpga_boot.FpgaTestBase):
     def used_regions(self, host='host1'):
         return len(self.programmed_regions(host))
 
+    def assert_burned_then_erased(self, server):
+        """The build of server programmed a region and erased it again."""
+        region = re.search(r'Programmed FPGA region (\S+) with IP core \S+ '
+                           r'for instance %s' % server['id'],
+                           self.logs()).group(1)
+        self.assertIn('Erased FPGA region %s of instance %s'
+                      % (region, server['id']), self.logs())
+
     def assert_nothing_left(self, host='host1', total=2):
         """Nothing programmed, once the periodic task ran."""
         self.run_periodics()
@@ -179,11 +187,7 @@ class FailedRecordTest(FpgaFaultTestBase):
 
         self.assertIn('Cannot record FPGA region', self.fault_message(server))
         self.assertIn('database gone', self.fault_message(server))
-        region = re.search(r'Programmed FPGA region (\S+) with IP core \S+ '
-                           r'for instance %s' % server['id'],
-                           self.logs()).group(1)
-        self.assertIn('Erased FPGA region %s of instance %s'
-                      % (region, server['id']), self.logs())
+        self.assert_burned_then_erased(server)
         self.assertIsNone(self.fpga_device(server))
         self.assertEqual('Used regions: 0/2', self.status('host1'))
         self._delete_server(server)
@@ -206,10 +210,9 @@ class FailedBeforeSpawnTest(FpgaFaultTestBase):
             name for name in enabled
             if name != 'ServerGroupAntiAffinityFilter'],
             group='filter_scheduler')
-        # The scheduler loads its filters when it starts; the conductor,
-        # which refuses the policy without the filter, reads them later.
-        self.scheduler_service.stop()
-        self.scheduler_service = self.start_service('scheduler')
+        self.restart_scheduler()
+        # The conductor, which refuses the policy without the filter,
+        # reads them at each request.
         self.flags(enabled_filters=enabled, group='filter_scheduler')
 
     def boot_in_group(self, group, expected_state):
@@ -229,11 +232,7 @@ class FailedBeforeSpawnTest(FpgaFaultTestBase):
 
         self.assertIn('Anti-affinity instance group policy was violated',
                       self.logs())
-        region = re.search(r'Programmed FPGA region (\S+) with IP core \S+ '
-                           r'for instance %s' % second['id'],
-                           self.logs()).group(1)
-        self.assertIn('Erased FPGA region %s of instance %s'
-                      % (region, second['id']), self.logs())
+        self.assert_burned_then_erased(second)
         self.assertIsNone(self.fpga_device(second))
         self.assertEqual([held], self.programmed_regions('host1'))
         self.assertEqual('Used regions: 1/2', self.status('host1'))
