@@ -35,7 +35,7 @@ BOOT_TIMING = os.path.join(conftest.REPO_DIR, 'benchmarks', 'boot_timing.py')
 #: instructions: each container gets only its own region's.
 DOCKER_DEVICES = '/dev/fpga0,/dev/fpga1'
 #: Boots of each flavor timed, alternating (benchmark: FPGA vs plain).
-BOOTS_TO_TIME = 10
+BOOTS_TO_TIME = 15
 
 #: What the steps found, for the later steps.
 walk = {}
