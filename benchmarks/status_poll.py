@@ -31,7 +31,8 @@ Both helpers run the tool inside ``timeout``, as for a non-root Nova,
 also when this benchmark runs as root. The calls alternate between the
 ways, so that the machine's noise falls on each alike. Prints the median
 and 90th percentile per call, and, for scale, what starting the
-interpreter fpga-cli.py runs on costs (``python -c pass``).
+interpreter costs, with and without site (``python -c pass``,
+``python -S -c pass``: the reference fpga-cli.py starts without it).
 """
 
 import argparse
@@ -80,6 +81,9 @@ def main(argv=None):
                 args.rootwrap_config))))),
         ('python -c pass', lambda: subprocess.run(
             [sys.executable, '-c', 'pass'], check=True)),
+        # What the reference fpga-cli.py starts: Python without site.
+        ('python -S -c pass', lambda: subprocess.run(
+            [sys.executable, '-S', '-c', 'pass'], check=True)),
     ]
     usable = []
     for name, call in ways:
@@ -99,7 +103,7 @@ def main(argv=None):
     print('fpga-cli status, %d calls each, interleaved:' % args.runs)
     for name, values in seconds.items():
         values.sort()
-        print('  %-16s median %6.1f ms   p90 %6.1f ms' % (
+        print('  %-17s median %6.1f ms   p90 %6.1f ms' % (
             name, statistics.median(values) * 1000,
             values[int(len(values) * 0.9) - 1] * 1000))
     fpga_cli.stop_rootwrap_daemons()

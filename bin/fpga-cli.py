@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/bin/sh
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at
@@ -11,14 +11,59 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Reference fpga-cli: burn, erase and status over a simulated FPGA.
+# This file is a shell script and a Python program. The shell part starts
+# the Python installed beside it (else python3 on PATH) without the site
+# module: on a Nova host, site reads the .pth files of all of Nova's
+# dependencies, which costs more than the status call that Nova polls.
+# Installers rewrite only "#!python" lines, so this one stays as it is.
+''''true
+here=${0%/*}
+if [ "$here" != "$0" ] && [ -x "$here/python3" ]; then
+    exec "$here/python3" -S "$0" "$@"
+fi
+exec python3 -S "$0" "$@"
+'''
 
-A vendor tool that keeps the same contract can replace it (fpga_exec).
-"""
+# Reference fpga-cli: burn, erase and status over a simulated FPGA. A
+# vendor tool that keeps the same contract can replace it (fpga_exec).
 
+import os
 import sys
 
-from nova_fpga.simulator import cli
+
+class _SiteOnDemand(object):
+    """The last import finder: runs site once, when an import needs it.
+
+    Without site, only the virtualenv's site-packages is on sys.path. A
+    module found elsewhere (an editable install's .pth file, the system's
+    packages) costs site's usual work, once, at its first import.
+    """
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        sys.meta_path.remove(cls)
+        import site
+        site.main()
+        import importlib.machinery
+        return importlib.machinery.PathFinder.find_spec(name, path, target)
+
+
+def _find_packages():
+    if not sys.flags.no_site:
+        return
+    prefix = os.path.dirname(os.path.dirname(sys.executable))
+    if not os.path.isfile(os.path.join(prefix, 'pyvenv.cfg')):
+        # Not a virtualenv: where its packages are is site's to say.
+        import site
+        site.main()
+        return
+    sys.path.append(os.path.join(
+        prefix, 'lib', 'python%d.%d' % sys.version_info[:2],
+        'site-packages'))
+    sys.meta_path.append(_SiteOnDemand)
+
 
 if __name__ == '__main__':
+    _find_packages()
+    from nova_fpga.simulator import cli
     sys.exit(cli.main())

@@ -17,8 +17,8 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The installed command (its shebang names this interpreter), not the
-# source file: that is what operators run.
+# The installed command, run as Nova runs it (its shell part starts this
+# interpreter beside it), not the source file: that is what operators run.
 FPGA_CLI = os.path.join(os.path.dirname(sys.executable), 'fpga-cli.py')
 ETC = os.path.join(REPO, 'etc')
 
@@ -36,6 +36,6 @@ def fpga_environ(tmp_path, regions=2, **extra):
 
 def run_fpga_cli(environ, *args):
     """Run fpga-cli.py; return the CompletedProcess (text)."""
-    return subprocess.run([sys.executable, FPGA_CLI] + list(args),
+    return subprocess.run([FPGA_CLI] + list(args),
                           env=environ, capture_output=True, text=True,
                           timeout=60)

@@ -30,7 +30,6 @@ uploaded, and Nova checks that the image is still there and trusted
 before every burn.
 """
 
-import contextlib
 import fcntl
 import os
 
@@ -118,6 +117,36 @@ def _free_region(index):
     return {'index': index, 'region_id': None}
 
 
+class _Lock(object):
+    """An exclusive flock on the state directory's lock file.
+
+    A class rather than contextlib.contextmanager: importing contextlib
+    would be a good part of what a status call costs.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.stream = None
+
+    def __enter__(self):
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            self.stream = open(self.path, 'a')
+        except OSError as e:
+            raise StateError('cannot use state directory %s: %s'
+                             % (directory, e.strerror))
+        try:
+            fcntl.flock(self.stream, fcntl.LOCK_EX)
+        except BaseException:
+            self.stream.close()
+            raise
+
+    def __exit__(self, *exc_info):
+        # Closing the file releases the lock.
+        self.stream.close()
+
+
 class StateFile(object):
     """The state directory: a lock file and the state file."""
 
@@ -126,18 +155,9 @@ class StateFile(object):
         self.path = os.path.join(directory, STATE_FILE)
         self.usage_path = os.path.join(directory, USAGE_FILE)
 
-    @contextlib.contextmanager
     def locked(self):
-        """Hold the state lock; yields nothing."""
-        try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            lock = open(os.path.join(self.directory, LOCK_FILE), 'a')
-        except OSError as e:
-            raise StateError('cannot use state directory %s: %s'
-                             % (self.directory, e.strerror))
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        """Hold the state lock in a with block."""
+        return _Lock(os.path.join(self.directory, LOCK_FILE))
 
     def usage(self, total):
         """(used, total) as the last save left them, or None.

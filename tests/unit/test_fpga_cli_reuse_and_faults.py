@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -105,7 +104,7 @@ def test_fpga_error_can_fail_chosen_verbs_only(fpga, failing, verb, args,
 
 
 def _start(environ, *args):
-    return subprocess.Popen([sys.executable, FPGA_CLI] + list(args),
+    return subprocess.Popen([FPGA_CLI] + list(args),
                             env=environ, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
