@@ -174,17 +174,44 @@ class Service(object):
         """
         record = self.record()
         pid = running_pid(record)
-        if pid is not None:
-            if record.get('digest') == self.digest():
-                return steps.already('running, pid %d%s' % (
-                    pid, self._where()))
+        if pid is None:
+            self.start()
+            return steps.done('started, pid %d%s' % (self.pid(),
+                                                     self._where()))
+        if record.get('digest') != self.digest():
             stop_record(self.record_path, record)
             self.start()
             return steps.done('restarted (its configuration or code changed), '
                               'pid %d%s'
                               % (self.pid(), self._where()))
+        if self._serves(record):
+            return steps.already('running, pid %d%s' % (pid, self._where()))
+        # What is left of its session (workers) goes with it.
+        stop_record(self.record_path, record)
         self.start()
-        return steps.done('started, pid %d%s' % (self.pid(), self._where()))
+        return steps.done('started again (pid %d was stopping and has '
+                          'ended), pid %d%s'
+                          % (pid, self.pid(), self._where()))
+
+    def _serves(self, record):
+        """Whether the recorded process serves; False once it has ended.
+
+        A service stopped a moment before keeps its pid while it shuts
+        down: rather than count it as running, wait until it answers its
+        readiness check or ends.
+        """
+        if self.ready is None:
+            return running_pid(record) is not None
+
+        def serves_or_ended():
+            if running_pid(record) is None:
+                return 'ended'
+            return 'serves' if self.ready() else None
+
+        return steps.wait_for(
+            serves_or_ended, self.start_timeout,
+            '%s, running as pid %d (log %s)' % (
+                self.name, record['pid'], self.log_path)) == 'serves'
 
     def _where(self):
         return ', %s' % self.address if self.address else ''
