@@ -15,7 +15,8 @@
 # the Python installed beside it (else python3 on PATH) without the site
 # module: on a Nova host, site reads the .pth files of all of Nova's
 # dependencies, which costs more than the status call that Nova polls.
-# Installers rewrite only "#!python" lines, so this one stays as it is.
+# setuptools and pip rewrite a first line only when it names python, so
+# this one stays as it is.
 ''''true
 here=${0%/*}
 if [ "$here" != "$0" ] && [ -x "$here/python3" ]; then

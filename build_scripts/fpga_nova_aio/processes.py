@@ -208,10 +208,14 @@ class Service(object):
                 return 'ended'
             return 'serves' if self.ready() else None
 
-        return steps.wait_for(
-            serves_or_ended, self.start_timeout,
-            '%s, running as pid %d (log %s)' % (
-                self.name, record['pid'], self.log_path)) == 'serves'
+        try:
+            return steps.wait_for(
+                serves_or_ended, self.start_timeout,
+                '%s, running as pid %d (log %s)' % (
+                    self.name, record['pid'], self.log_path)) == 'serves'
+        except steps.StepFailed as failure:
+            failure.detail = steps.tail(self.log_path)
+            raise
 
     def _where(self):
         return ', %s' % self.address if self.address else ''

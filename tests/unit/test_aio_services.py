@@ -101,4 +101,6 @@ def test_a_running_service_that_does_not_serve_fails_up(service, tmp_path):
     assert time.monotonic() - started >= 1
     assert 'slow-to-stop, running as pid %d' % pid in str(failure.value)
     assert 'not ready after 1 s' in str(failure.value)
+    # The end of its log comes with the error.
+    assert 'starting %s' % sys.executable in failure.value.detail
     assert service.pid() == pid
