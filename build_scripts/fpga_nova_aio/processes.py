@@ -201,7 +201,8 @@ class Service(object):
         readiness check or ends.
         """
         if self.ready is None:
-            return running_pid(record) is not None
+            # Nothing to ask it; its pid ran a moment ago.
+            return True
 
         def serves_or_ended():
             if running_pid(record) is None:
