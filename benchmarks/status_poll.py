@@ -33,13 +33,20 @@ ways, so that the machine's noise falls on each alike. Prints the median
 and 90th percentile per call, and, for scale, what starting the
 interpreter costs, with and without site (``python -c pass``,
 ``python -S -c pass``: the reference fpga-cli.py starts without it).
+
+The direct and daemon ways also run with two stand-ins for the tool
+that only print a status line: a shell script (what Nova's path itself
+costs) and a Python program started as fpga-cli.py starts, through
+``sh`` and ``python -S`` (the least any Python tool costs on that path).
 """
 
 import argparse
+import configparser
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from nova_fpga import fpga_cli
@@ -54,6 +61,73 @@ def _timed(call):
 def _with_helper(client):
     client.use_root_helper = True
     return client
+
+
+# Tools that keep the status contract and do nothing else, each run under
+# the name fpga-cli.py that the rootwrap filters allow. Their region total
+# tells their answer from the real tool's.
+STAND_IN_STATUS = fpga_cli.RegionStatus(0, 64)
+STAND_INS = (
+    ('shell', "#!/bin/sh\necho 'Used regions: 0/64'\n"),
+    # sh reads the first lines, Python a string: as in bin/fpga-cli.py.
+    ('python -S', "#!/bin/sh\n''''exec %(python)s -S \"$0\" \"$@\"\n'''\n"
+                  "print('Used regions: 0/64')\n"),
+)
+
+
+def _stand_in_ways(rootwrap_config, work_dir):
+    """(name, call) of the direct and daemon ways for each stand-in."""
+    config = configparser.ConfigParser(interpolation=None)
+    if not config.read(rootwrap_config):
+        raise SystemExit('cannot read --rootwrap-config %r' % rootwrap_config)
+    exec_dirs = config['DEFAULT'].get('exec_dirs', '')
+    daemon = os.path.join(os.path.dirname(sys.executable),
+                          'nova-rootwrap-daemon')
+    ways = []
+    for name, text in STAND_INS:
+        tool_dir = os.path.join(work_dir, name.replace(' ', ''))
+        os.mkdir(tool_dir)
+        tool = os.path.join(tool_dir, 'fpga-cli.py')
+        with open(tool, 'w') as f:
+            f.write(text % {'python': sys.executable})
+        os.chmod(tool, 0o755)
+        config['DEFAULT']['exec_dirs'] = tool_dir + ',' + exec_dirs
+        tool_config = os.path.join(tool_dir, 'rootwrap.conf')
+        with open(tool_config, 'w') as f:
+            config.write(f)
+        through_daemon = _with_helper(fpga_cli.FpgaCli(
+            'fpga-cli.py',
+            root_helper_daemon='%s %s' % (daemon, tool_config)))
+        ways.append(('direct, %s stand-in' % name,
+                     _stand_in_call(fpga_cli.FpgaCli(tool).status, tool_dir)))
+        ways.append(('rootwrap daemon, %s stand-in' % name,
+                     _stand_in_call(through_daemon.status, tool_dir)))
+    return ways
+
+
+def _stand_in_call(status, directory):
+    """status; its first run with directory first on PATH, and checked.
+
+    The first run starts a daemon, whose timeout(1) then finds the
+    stand-in on the PATH the daemon inherited.
+    """
+    started = []
+
+    def run():
+        if started:
+            return status()
+        path = os.environ['PATH']
+        os.environ['PATH'] = directory + os.pathsep + path
+        try:
+            answer = status()
+        finally:
+            os.environ['PATH'] = path
+            started.append(True)
+        if answer != STAND_IN_STATUS:
+            raise RuntimeError('the stand-in in %s did not answer (%r)'
+                               % (directory, answer))
+        return answer
+    return run
 
 
 def main(argv=None):
@@ -85,6 +159,8 @@ def main(argv=None):
         ('python -S -c pass', lambda: subprocess.run(
             [sys.executable, '-S', '-c', 'pass'], check=True)),
     ]
+    work_dir = tempfile.TemporaryDirectory(prefix='status-poll-')
+    ways += _stand_in_ways(args.rootwrap_config, work_dir.name)
     usable = []
     for name, call in ways:
         # The first call pays for imports and the daemon's start.
@@ -103,10 +179,11 @@ def main(argv=None):
     print('fpga-cli status, %d calls each, interleaved:' % args.runs)
     for name, values in seconds.items():
         values.sort()
-        print('  %-17s median %6.1f ms   p90 %6.1f ms' % (
+        print('  %-35s median %6.1f ms   p90 %6.1f ms' % (
             name, statistics.median(values) * 1000,
             values[int(len(values) * 0.9) - 1] * 1000))
     fpga_cli.stop_rootwrap_daemons()
+    work_dir.cleanup()
     return 0
 
 
