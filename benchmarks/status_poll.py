@@ -80,7 +80,9 @@ def _stand_in_ways(rootwrap_config, work_dir):
     config = configparser.ConfigParser(interpolation=None)
     if not config.read(rootwrap_config):
         raise SystemExit('cannot read --rootwrap-config %r' % rootwrap_config)
-    exec_dirs = config['DEFAULT'].get('exec_dirs', '')
+    # Without exec_dirs, rootwrap searches PATH.
+    exec_dirs = (config['DEFAULT'].get('exec_dirs')
+                 or os.environ['PATH'].replace(os.pathsep, ','))
     daemon = os.path.join(os.path.dirname(sys.executable),
                           'nova-rootwrap-daemon')
     ways = []
