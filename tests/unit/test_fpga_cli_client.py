@@ -17,6 +17,7 @@ reference tool, so those cases run tiny executables written by the test.
 """
 
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -121,6 +122,23 @@ def test_non_executable_file_is_named(tmp_path):
     with pytest.raises(exception.FpgaCliNotFound) as e:
         fpga_cli.FpgaCli(str(path), root_helper='').status()
     assert 'not executable' in e.value.message
+
+
+def test_the_tool_leads_a_session_and_does_not_ignore_sigpipe(tmp_path):
+    # Its own session, so that a timeout kills whatever it started too.
+    # Python ignores SIGPIPE, and a tool inheriting that would go on
+    # writing when its reader has gone.
+    seen = tmp_path / 'seen'
+    tool = fake_tool(tmp_path, '''\
+        echo $$ > %(seen)s
+        cut -d ' ' -f 6 /proc/$$/stat >> %(seen)s
+        grep SigIgn /proc/$$/status >> %(seen)s
+        echo "Used regions: 0/1"
+        ''' % {'seen': seen})
+    fpga_cli.FpgaCli(tool, root_helper='').status()
+    pid, session, ignored = seen.read_text().splitlines()
+    assert session == pid
+    assert not int(ignored.split()[1], 16) & (1 << (signal.SIGPIPE - 1))
 
 
 def test_hang_times_out_and_kills_the_tool(tmp_path):

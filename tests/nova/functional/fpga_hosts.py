@@ -22,11 +22,11 @@ environment of the host whose compute manager made it:
   tracker's periodic task, a build, a delete) record their host in a
   thread-local (green-thread local under eventlet) for the duration of
   the call;
-* ``processutils.execute`` of the fpga-cli executable gets that host's
-  environment (``FPGA_CLI_STATE_DIR``, ``FPGA_CLI_DEV_DIR``,
-  ``FPGA_CLI_REGIONS``, ``FPGA_ERROR``); every other command runs as is.
+* each run of the fpga-cli executable (``nova_fpga.fpga_cli.run_process``)
+  gets that host's environment (``FPGA_CLI_STATE_DIR``,
+  ``FPGA_CLI_DEV_DIR``, ``FPGA_CLI_REGIONS``, ``FPGA_ERROR``).
 
-The services run as root here, and oslo.concurrency runs a command
+The services run as root here, and ``nova_fpga.fpga_cli`` runs the tool
 directly when the caller is root (it skips the root helper), so
 ``[fpga] root_helper`` is left empty: the rootwrap filter itself is
 tested with oslo.rootwrap's matching code in the unit tests.
@@ -39,10 +39,10 @@ import sys
 import threading
 
 import fixtures
-from oslo_concurrency import processutils
 
 from nova.compute import manager as compute_manager
 
+from nova_fpga import fpga_cli
 from nova_fpga.nova import compute
 from nova_fpga.nova import resource_tracker
 
@@ -108,16 +108,16 @@ class FpgaHostsFixture(fixtures.Fixture):
             'nova_fpga.nova.resource_tracker.refresh_region_counts',
             _on_host(lambda context, instance, *args: instance.host)(
                 resource_tracker.refresh_region_counts)))
-        real_execute = processutils.execute
+        real_run_process = fpga_cli.run_process
 
-        def execute(*cmd, **kwargs):
+        def run_process(argv, timeout, env=None):
             host = getattr(_current, 'host', None)
-            if cmd and cmd[0] == FPGA_CLI and host is not None:
-                kwargs['env_variables'] = self.environ(host)
-            return real_execute(*cmd, **kwargs)
+            if argv and argv[0] == FPGA_CLI and host is not None:
+                env = self.environ(host)
+            return real_run_process(argv, timeout, env=env)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'oslo_concurrency.processutils.execute', execute))
+            'nova_fpga.fpga_cli.run_process', run_process))
 
     def environ(self, host, faults=True):
         """The environment fpga-cli.py runs in for host.
